@@ -1,0 +1,141 @@
+"""The `xstilts` command. Every DVC stage's cmd is one of these subcommands.
+
+Heavy modules (torch, transformers, datasets) are imported inside the commands, after params are
+validated, so `--help`, `check` and a typo fail in well under a second.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import typer
+
+from stages import config, tasks
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="X-STILTs (Phang et al., AACL 2020) as a DVC pipeline: English intermediate-task "
+                       "training, then zero-shot cross-lingual transfer. Run from the repository root.")
+
+
+def _offline_if_tiny() -> None:
+    """Profile tiny never touches the network."""
+    try:
+        profile = config.load().profile
+    except config.ParamsError:
+        return
+    if profile == "tiny":
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["HF_DATASETS_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+
+@app.command()
+def check() -> None:
+    """Validate params.yaml (names of profile, tasks, targets, languages; unknown keys)."""
+    p = config.load()
+    print(f"params.yaml OK: profile={p.profile} intermediate={p.intermediate} "
+          f"targets={','.join(p.targets)} seed={p.seed}")
+
+
+@app.command("tasks")
+def tasks_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """List the registered intermediate and target tasks."""
+    rows = tasks.registry_rows()
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    print(f"{'name':<10} {'role':<13} {'type':<15} {'metric':<15} {'train data':<10} {'langs':>5}  source")
+    for r in rows:
+        print(f"{r['name']:<10} {r['role']:<13} {r['type']:<15} {r['metric']:<15} {r['train_data']:<10} "
+              f"{len(r['languages']):>5}  {r['source']}")
+    print(f"{tasks.NO_INTERMEDIATE:<10} {'intermediate':<13} (no intermediate training: the baseline)")
+
+
+@app.command()
+def world(out: str = "data/world") -> None:
+    """Generate the embedded synthetic world (profile tiny's data and corpus)."""
+    from stages import world as stage
+    stage.main(out)
+
+
+@app.command()
+def prepare(dataset: str) -> None:
+    """Load one dataset (world or Hub) and write its canonical rows to data/prepared/<dataset>."""
+    config.check_name("dataset", dataset, tasks.DATASETS)
+    from stages import prepare as stage
+    stage.main(dataset)
+
+
+@app.command()
+def pretrain(out: str = "models/pretrained") -> None:
+    """Phase (i): train tokenizer + MLM from scratch (tiny) or materialize xlm-roberta-large (paper)."""
+    config.load()
+    from stages import pretrain as stage
+    stage.main(out)
+
+
+@app.command()
+def intermediate(task: str = typer.Option(..., help="intermediate task, or `none`"),
+                 arm: str = typer.Option(..., help="baseline | intermediate (names the output)")) -> None:
+    """Phase (ii): train the encoder on one English intermediate task (`none`: copy it unchanged)."""
+    config.load()
+    config.check_name("intermediate task", task, [tasks.NO_INTERMEDIATE, *tasks.INTERMEDIATE_TASKS])
+    config.check_name("arm", arm, ["baseline", "intermediate"])
+    from stages import intermediate as stage
+    stage.main(task, arm)
+
+
+@app.command()
+def finetune(task: str = typer.Option(...), arm: str = typer.Option(...)) -> None:
+    """Phase (iii): fine-tune on the target's English data (fresh head), predict every language."""
+    p = config.load()
+    config.check_name("fine-tuned target", task, p.finetune_targets)
+    config.check_name("arm", arm, ["baseline", "intermediate"])
+    from stages import finetune as stage
+    stage.main(task, arm)
+
+
+@app.command()
+def retrieve(task: str = typer.Option(...), arm: str = typer.Option(...)) -> None:
+    """Retrieval targets: sentence embeddings from a hidden layer, nearest neighbours, no training."""
+    p = config.load()
+    config.check_name("retrieval target", task, p.retrieval_targets)
+    config.check_name("arm", arm, ["baseline", "intermediate"])
+    from stages import retrieve as stage
+    stage.main(task, arm)
+
+
+@app.command()
+def score() -> None:
+    """Score both arms' predictions: reports/metrics.json (summary) and reports/scores.json (detail)."""
+    config.load()
+    from stages import score as stage
+    stage.main()
+
+
+@app.command()
+def report() -> None:
+    """Render reports/report.tex (jinja2) and compile reports/report.pdf when LaTeX is installed."""
+    config.load()
+    from stages import report as stage
+    stage.main()
+
+
+def main() -> None:
+    _offline_if_tiny()
+    try:
+        app()
+    except config.ParamsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as e:  # an actionable message for the errors we anticipate, no traceback
+        from stages.data import DataSourceError
+        if isinstance(e, DataSourceError):
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(3)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,250 @@
+"""Read and validate params.yaml.
+
+params.yaml holds every value; this module holds only the *shape*: which keys exist, their types,
+and which names are valid. Unknown keys, missing keys and unknown task/language/profile names are
+errors that name the bad value, list the valid ones and suggest the closest. No heavy imports here:
+`xstilts check` and every stage run this before torch is even loaded, so a typo fails in seconds.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import MISSING, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stages import tasks
+
+PARAMS_FILE = Path("params.yaml")
+NAME_RE = re.compile(r"^[a-z0-9_.-]+$")  # DVC stage names break on '@' and spaces
+
+
+class ParamsError(ValueError):
+    """A bad value in params.yaml or on the command line."""
+
+
+def unknown(what: str, value: Any, valid: list[str] | tuple[str, ...]) -> ParamsError:
+    close = difflib.get_close_matches(str(value), [str(v) for v in valid], n=1, cutoff=0.5)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    return ParamsError(f"unknown {what} '{value}'.{hint} Valid: {', '.join(map(str, valid))}.")
+
+
+# --- typed groups: field names are the keys params.yaml must have (no defaults here) ----------
+@dataclass(frozen=True)
+class WorldParams:
+    seed: int
+    corpus_sentences: int
+    code_switch_rate: float
+    loanword_share: float
+    mnli_train: int
+    mnli_dev: int
+    squad_train: int
+    squad_dev: int
+    udpos_train: int
+    eval_per_language: int
+
+
+@dataclass(frozen=True)
+class DataParams:
+    max_train_examples: int | None
+    revisions: dict | None = None   # profile paper only: Hub repo -> revision
+    local_hub: str | None = None    # profile paper only: a local mirror in the Hub's parquet layout
+
+
+@dataclass(frozen=True)
+class PretrainParams:
+    # profile tiny: architecture and MLM schedule; profile paper: which checkpoint to materialize
+    model: str | None = None
+    revision: str | None = None
+    vocab_size: int | None = None
+    hidden_size: int | None = None
+    num_layers: int | None = None
+    num_heads: int | None = None
+    intermediate_size: int | None = None
+    max_seq_length: int | None = None
+    batch_size: int | None = None
+    max_steps: int | None = None
+    lr: float | None = None
+    warmup_ratio: float | None = None
+    weight_decay: float | None = None
+    mlm_probability: float | None = None
+    torch_threads: int | None = None
+
+
+@dataclass(frozen=True)
+class TaskHparams:
+    batch_size: int
+    epochs: float
+    max_seq_length: int
+    doc_stride: int | None = None
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    lr: float
+    warmup_ratio: float
+    weight_decay: float
+    max_grad_norm: float
+    early_stopping_examples: int
+    eval_every: int
+    patience: int
+    torch_threads: int
+    tasks: dict
+    eval_batch_size: int = 128
+
+    def for_task(self, name: str) -> TaskHparams:
+        if name not in self.tasks:
+            raise unknown("task in the training params (add its batch_size/epochs/max_seq_length)",
+                          name, list(self.tasks))
+        return _typed(TaskHparams, self.tasks[name], f"tasks.{name}")
+
+
+@dataclass(frozen=True)
+class RetrievalParams:
+    layer: int
+    pooling: str
+    max_seq_length: int
+    batch_size: int
+    torch_threads: int
+
+
+GROUPS = {"world": WorldParams, "data": DataParams, "pretrain": PretrainParams,
+          "intermediate_train": TrainParams, "target_train": TrainParams, "retrieval": RetrievalParams}
+TOP_LEVEL = {"profile", "seed", "intermediate", "benchmark", "finetune_targets", "retrieval_targets",
+             "languages", "eval_split", *tasks.PROFILES}
+POOLINGS = ("mean", "cls")
+
+
+def _typed(cls, raw: Any, where: str):
+    if not isinstance(raw, dict):
+        raise ParamsError(f"params '{where}' must be a mapping, got {raw!r}")
+    names = [f.name for f in fields(cls)]
+    for key in raw:
+        if key not in names:
+            raise unknown(f"key in params '{where}'", key, names)
+    for f in fields(cls):  # fields with a default are optional (profile-specific ones)
+        if f.name not in raw and f.default is MISSING:
+            raise ParamsError(f"params '{where}' lacks key '{f.name}'")
+    return cls(**raw)
+
+
+@dataclass(frozen=True)
+class Params:
+    raw: dict
+
+    @property
+    def profile(self) -> str:
+        return self.raw["profile"]
+
+    @property
+    def seed(self) -> int:
+        return int(self.raw["seed"])
+
+    @property
+    def intermediate(self) -> str:
+        return self.raw["intermediate"]
+
+    @property
+    def finetune_targets(self) -> list[str]:
+        return list(self.raw["finetune_targets"])
+
+    @property
+    def retrieval_targets(self) -> list[str]:
+        return list(self.raw["retrieval_targets"])
+
+    @property
+    def targets(self) -> list[str]:
+        return self.finetune_targets + self.retrieval_targets
+
+    @property
+    def languages(self) -> list[str] | None:
+        return self.raw["languages"]
+
+    @property
+    def eval_split(self) -> str:
+        return self.raw["eval_split"]
+
+    def group(self, name: str):
+        section = self.raw[self.profile]
+        if name not in section:
+            raise ParamsError(f"params '{self.profile}' lacks group '{name}' "
+                              f"(valid groups: {', '.join(GROUPS)})")
+        return _typed(GROUPS[name], section[name], f"{self.profile}.{name}")
+
+    def target_languages(self, target: str) -> tuple[str, ...]:
+        return tasks.target_languages(target, self.profile, self.languages)
+
+
+def validate(raw: dict) -> Params:
+    for key in raw:
+        if key not in TOP_LEVEL:
+            raise unknown("top-level param", key, sorted(TOP_LEVEL))
+    for key in TOP_LEVEL - set(tasks.PROFILES):
+        if key not in raw:
+            raise ParamsError(f"params.yaml lacks the top-level param '{key}'")
+    if raw["profile"] not in tasks.PROFILES:
+        raise unknown("profile", raw["profile"], tasks.PROFILES)
+    if raw["profile"] not in raw:
+        raise ParamsError(f"params.yaml has no '{raw['profile']}' section for profile '{raw['profile']}'")
+    if raw["benchmark"] not in tasks.BENCHMARKS:
+        raise unknown("benchmark", raw["benchmark"], tasks.BENCHMARKS)
+    inter = raw["intermediate"]
+    valid_inter = [tasks.NO_INTERMEDIATE, *tasks.INTERMEDIATE_TASKS]
+    if not isinstance(inter, str) or inter not in valid_inter:
+        raise unknown("intermediate task", inter, valid_inter)
+    if raw["eval_split"] not in ("dev", "test"):
+        raise unknown("eval_split", raw["eval_split"], ["dev", "test"])
+    if not isinstance(raw["seed"], int):
+        raise ParamsError(f"seed must be an integer, got {raw['seed']!r}")
+
+    benchmark_targets = tasks.BENCHMARK_TARGETS[raw["benchmark"]]
+    for key, wanted in (("finetune_targets", False), ("retrieval_targets", True)):
+        value = raw[key]
+        if not isinstance(value, list):
+            raise ParamsError(f"{key} must be a list of target names, got {value!r}")
+        for name in value:
+            if name not in benchmark_targets:
+                raise unknown(f"target in {key}", name, benchmark_targets)
+            if (tasks.TARGETS[name].type == "retrieval") != wanted:
+                other = "retrieval_targets" if not wanted else "finetune_targets"
+                raise ParamsError(f"target '{name}' belongs in {other}, not {key}")
+        if len(set(value)) != len(value):
+            raise ParamsError(f"{key} lists a target twice: {value}")
+
+    params = Params(raw)
+    langs = raw["languages"]
+    if langs is not None:
+        if not isinstance(langs, list) or not langs:
+            raise ParamsError(f"languages must be null or a non-empty list, got {langs!r}")
+        known = tasks.languages_of(params.profile)
+        for lang in langs:
+            if lang not in known:
+                raise unknown(f"language for profile {params.profile}", lang, list(known))
+        for target in params.targets:
+            if not params.target_languages(target):
+                raise ParamsError(f"languages {langs} leaves target '{target}' with no language")
+    for name in GROUPS:
+        if name in raw[params.profile]:
+            group = params.group(name)
+            if name == "retrieval" and group.pooling not in POOLINGS:
+                raise unknown("retrieval pooling", group.pooling, POOLINGS)
+    for name in ("pretrain", "intermediate_train", "target_train", "retrieval", "data"):
+        params.group(name)
+    return params
+
+
+def load(path: Path = PARAMS_FILE) -> Params:
+    if not path.exists():
+        raise ParamsError(f"no {path} here: run xstilts from the repository root")
+    with open(path) as f:
+        raw = yaml.safe_load(f)
+    return validate(raw)
+
+
+def check_name(kind: str, value: str, valid) -> str:
+    """Validate a CLI argument against the registry (same message as params)."""
+    if not NAME_RE.match(value) or value not in valid:
+        raise unknown(kind, value, list(valid))
+    return value

@@ -1,0 +1,65 @@
+"""Stage `finetune@<arm>-<target>`: phase (iii), target-task training and zero-shot prediction.
+
+Loads the arm's encoder (baseline: pretrained; intermediate: after phase ii), puts a fresh head on
+it, trains on the target's English training data only (XNLI <- MNLI, XQuAD <- SQuAD v1.1, UD-POS <-
+its English train), early-stopping on English dev, then predicts every split and language of the
+target's evaluation data. Predictions land in XTREME's leaderboard layout:
+  data/predictions/<arm>/<target>/<split>-<lang>.tsv    classification: one label per line
+                                                        tagging: one tag per line, blank line between sentences
+  data/predictions/<arm>/<target>/<split>-<lang>.json   QA: {question id: answer text}
+plus train_log.json (loss and dev score per evaluation, for `dvc plots`).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from stages import config, data, modeling, tasks, training
+
+
+def write_predictions(path_stem: Path, task_type: str, rows: list[dict], preds: list) -> Path:
+    if task_type == "qa":
+        path = path_stem.with_suffix(".json")
+        path.write_text(json.dumps({r["id"]: p for r, p in zip(rows, preds)}, ensure_ascii=False, indent=0) + "\n",
+                        encoding="utf-8")
+    elif task_type == "tagging":
+        path = path_stem.with_suffix(".tsv")
+        path.write_text("".join("".join(f"{t}\n" for t in tags) + "\n" for tags in preds), encoding="utf-8")
+    else:
+        path = path_stem.with_suffix(".tsv")
+        path.write_text("".join(f"{p}\n" for p in preds), encoding="utf-8")
+    return path
+
+
+def main(task: str, arm: str) -> None:
+    params = config.load()
+    target = tasks.TARGETS[task]
+    tp = params.group("target_train")
+    hp = tp.for_task(task)
+    encoder_dir = Path("models/intermediate") / arm
+    tokenizer = modeling.load_tokenizer(encoder_dir)
+    encoder = modeling.load_encoder(encoder_dir)
+    labels = tuple(data.prepared_meta(target.dataset)["labels"])
+    training.setup(params.seed, tp.torch_threads)
+    model = modeling.TaskModel(encoder, target.type, n_labels=len(labels))
+    train_rows = data.load_prepared(target.train_dataset, "train", "en")
+    dev_rows = data.load_prepared(target.train_dataset, "dev", "en")
+    log = training.train(model, target.type, train_rows, dev_rows, tokenizer, tp, hp, params.seed, labels=labels)
+
+    counts = data.prepared_meta(target.dataset)["counts"]
+    out = Path("data/predictions") / arm / task
+    with data.atomic_dir(out) as tmp:
+        for split in ("dev", "test"):
+            for lang in params.target_languages(task):
+                if lang not in counts.get(split, {}):
+                    continue
+                rows = data.load_prepared(target.dataset, split, lang)
+                preds = training.predict(model, target.type, rows, tokenizer, hp, labels, tp.eval_batch_size)
+                write_predictions(tmp / f"{split}-{lang}", target.type, rows, preds)
+        best = max(log, key=lambda r: r["dev_score"])
+        (tmp / "train_log.json").write_text(json.dumps(
+            {"arm": arm, "target": task, "train_data": target.train_dataset, "train_examples": len(train_rows),
+             "hparams": vars(hp), "best_dev_score": best["dev_score"], "best_step": best["step"], "log": log},
+            indent=2) + "\n")
+    print(f"finetune {arm}/{task}: English dev {best['dev_score']:.3f} (step {best['step']}, "
+          f"{log[-1]['seconds']} s) -> {out}")

@@ -1,0 +1,46 @@
+"""Stage `inter@<arm>`: phase (ii), intermediate-task training of the encoder.
+
+`inter@baseline` always runs task `none`: the pretrained encoder, unchanged (the paper's XLM-R
+row). `inter@intermediate` trains on the English task named by the `intermediate` param with a
+fresh head, early-stopping on the first 500 dev examples, and keeps only the encoder (heads are
+re-initialized in the next phase). Output: models/intermediate/<arm>/ (encoder + tokenizer +
+train_log.json).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from stages import config, data, modeling, tasks, training
+
+PRETRAINED = Path("models/pretrained")
+
+
+def main(task: str, arm: str) -> None:
+    params = config.load()
+    out = Path("models/intermediate") / arm
+    tokenizer = modeling.load_tokenizer(PRETRAINED)
+    encoder = modeling.load_encoder(PRETRAINED)
+    info = {"arm": arm, "task": task, "profile": params.profile, "seed": params.seed}
+    if task != tasks.NO_INTERMEDIATE:
+        tp = params.group("intermediate_train")
+        hp = tp.for_task(task)
+        spec = tasks.INTERMEDIATE_TASKS[task]
+        meta = data.prepared_meta(spec.dataset)
+        training.setup(params.seed, tp.torch_threads)
+        model = modeling.TaskModel(encoder, spec.type, n_labels=len(meta["labels"]))
+        train_rows = data.load_prepared(spec.dataset, "train", "en")
+        dev_rows = data.load_prepared(spec.dataset, "dev", "en")
+        log = training.train(model, spec.type, train_rows, dev_rows, tokenizer, tp, hp, params.seed,
+                             labels=tuple(meta["labels"]))
+        encoder = model.encoder
+        best = max(log, key=lambda r: r["dev_score"])
+        info.update({"train_examples": len(train_rows), "hparams": vars(hp), "log": log,
+                     "best_dev_score": best["dev_score"], "best_step": best["step"]})
+        print(f"intermediate {task}: best English dev score {best['dev_score']:.3f} at step {best['step']} "
+              f"({log[-1]['seconds']} s)")
+    with data.atomic_dir(out) as tmp:
+        encoder.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+        (tmp / "train_log.json").write_text(json.dumps(info, indent=2) + "\n")
+    print(f"intermediate@{arm} ({task}) -> {out}")

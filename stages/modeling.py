@@ -1,0 +1,171 @@
+"""Encoders, tokenizers and task heads.
+
+Only the encoder carries over between phases; every phase puts a fresh head on it (the paper
+re-initializes heads, even for SQuAD -> XQuAD). Loading an encoder checks its weights strictly:
+a missing encoder weight, or an unexpected weight that is not a known head of an earlier phase,
+is an error, never a silent partial load.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+# Weights of an earlier phase's head that loading an encoder drops on purpose.
+HEAD_PREFIXES = ("lm_head.", "classifier.", "qa_outputs.", "pooler.")
+
+
+class EncoderLoadError(RuntimeError):
+    pass
+
+
+def quiet_transformers() -> None:
+    """Our own load check reports weights; transformers' load tables and bars only add noise."""
+    from transformers.utils import logging
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+
+
+def load_tokenizer(path: str | Path):
+    from transformers import AutoTokenizer
+    return AutoTokenizer.from_pretrained(str(path))
+
+
+def load_encoder(path: str | Path):
+    """The bare encoder (no pooler, no head) from a checkpoint of any earlier phase."""
+    from transformers import AutoModel
+
+    quiet_transformers()
+    model, info = AutoModel.from_pretrained(str(path), add_pooling_layer=False, output_loading_info=True)
+    missing = [k for k in info.get("missing_keys", []) if not k.startswith("pooler.")]
+    unexpected = [k for k in info.get("unexpected_keys", [])
+                  if not any(k.startswith(p) or f".{p}" in k for p in HEAD_PREFIXES)]
+    mismatched = info.get("mismatched_keys", [])
+    dropped = sorted({k.split(".")[0] for k in info.get("unexpected_keys", [])})
+    if dropped:
+        print(f"encoder from {path}: dropped the earlier phase's head weights ({', '.join(dropped)})")
+    if missing or unexpected or mismatched:
+        raise EncoderLoadError(
+            f"loading the encoder from {path} did not match its weights exactly: "
+            f"missing={missing[:10]} unexpected={unexpected[:10]} mismatched={mismatched[:10]}")
+    return model
+
+
+def tiny_config(pp, vocab_size: int, max_positions: int):
+    from transformers import XLMRobertaConfig
+    return XLMRobertaConfig(
+        vocab_size=vocab_size, hidden_size=pp.hidden_size, num_hidden_layers=pp.num_layers,
+        num_attention_heads=pp.num_heads, intermediate_size=pp.intermediate_size,
+        max_position_embeddings=max_positions + 2,  # XLM-R positions start after the padding index
+        type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+        hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
+
+
+def train_sentencepiece(corpus_files: list[Path], out_dir: Path, vocab_size: int):
+    """A SentencePiece unigram model at out_dir/sentencepiece.bpe.model (XLM-R's file name), then
+    the XLM-R tokenizer around it (fairseq id offset, <mask> last), saved with tokenizer.json."""
+    import sentencepiece as spm
+    from transformers import XLMRobertaTokenizer
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spm.SentencePieceTrainer.train(
+        input=",".join(str(p) for p in corpus_files), model_prefix=str(out_dir / "sentencepiece.bpe"),
+        vocab_size=vocab_size, model_type="unigram", character_coverage=1.0, num_threads=1,
+        shuffle_input_sentence=False, hard_vocab_limit=False, minloglevel=2)
+    (out_dir / "sentencepiece.bpe.vocab").unlink(missing_ok=True)
+    # transformers 5: XLMRobertaTokenizer(vocab_file=...) silently builds a 5-token tokenizer;
+    # from_pretrained on the directory holding sentencepiece.bpe.model converts it properly.
+    tok = XLMRobertaTokenizer.from_pretrained(str(out_dir))
+    if len(tok) < vocab_size // 2:
+        raise RuntimeError(f"tokenizer conversion produced only {len(tok)} tokens (expected ~{vocab_size})")
+    return tok
+
+
+# --- heads ------------------------------------------------------------------------------------
+class ClassificationHead(nn.Module):
+    """RoBERTa's sentence(-pair) head on the <s> token."""
+
+    def __init__(self, hidden: int, n_labels: int, dropout: float = 0.1):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.dense = nn.Linear(hidden, hidden)
+        self.out = nn.Linear(hidden, n_labels)
+
+    def forward(self, h):
+        x = self.dropout(h[:, 0])
+        return self.out(self.dropout(torch.tanh(self.dense(x))))
+
+
+class TaggingHead(nn.Module):
+    def __init__(self, hidden: int, n_labels: int, dropout: float = 0.1):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, n_labels)
+
+    def forward(self, h):
+        return self.out(self.dropout(h))
+
+
+class SpanHead(nn.Module):
+    """Start and end logits per token (extractive QA)."""
+
+    def __init__(self, hidden: int):
+        super().__init__()
+        self.out = nn.Linear(hidden, 2)
+
+    def forward(self, h):
+        start, end = self.out(h).unbind(-1)
+        return start, end
+
+
+class TaskModel(nn.Module):
+    def __init__(self, encoder, task_type: str, n_labels: int = 0):
+        super().__init__()
+        self.encoder = encoder
+        self.task_type = task_type
+        hidden = encoder.config.hidden_size
+        if task_type == "classification":
+            self.head = ClassificationHead(hidden, n_labels)
+        elif task_type == "tagging":
+            self.head = TaggingHead(hidden, n_labels)
+        elif task_type == "qa":
+            self.head = SpanHead(hidden)
+        else:
+            raise ValueError(f"no trainable head for task type '{task_type}'")
+
+    def forward(self, input_ids, attention_mask, labels=None, start_positions=None, end_positions=None):
+        h = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        out = self.head(h)
+        loss = None
+        if self.task_type == "classification" and labels is not None:
+            loss = nn.functional.cross_entropy(out, labels)
+        elif self.task_type == "tagging" and labels is not None:
+            loss = nn.functional.cross_entropy(out.flatten(0, 1), labels.flatten(), ignore_index=-100)
+        elif self.task_type == "qa" and start_positions is not None:
+            start, end = out
+            loss = (nn.functional.cross_entropy(start, start_positions)
+                    + nn.functional.cross_entropy(end, end_positions)) / 2
+        return loss, out
+
+
+def embed(encoder, tokenizer, sentences: list[str], layer: int, pooling: str, max_len: int,
+          batch_size: int) -> torch.Tensor:
+    """Sentence embeddings: hidden_states[layer] (0 = embedding output), mean- or <s>-pooled."""
+    n_states = encoder.config.num_hidden_layers + 1
+    if not 0 <= layer < n_states:
+        raise ValueError(f"retrieval layer {layer} out of range: this encoder has hidden_states 0..{n_states - 1}")
+    encoder.eval()
+    chunks = []
+    with torch.no_grad():
+        for i in range(0, len(sentences), batch_size):
+            enc = tokenizer(sentences[i:i + batch_size], truncation=True, max_length=max_len,
+                            padding=True, return_tensors="pt")
+            states = encoder(**enc, output_hidden_states=True).hidden_states[layer]
+            if pooling == "cls":
+                pooled = states[:, 0]
+            else:
+                mask = enc["attention_mask"].unsqueeze(-1).to(states.dtype)
+                pooled = (states * mask).sum(1) / mask.sum(1)
+            chunks.append(pooled)
+    return torch.cat(chunks)

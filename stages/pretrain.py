@@ -1,0 +1,94 @@
+"""Stage `pretrain`: phase (i), the pretrained multilingual encoder, into models/pretrained.
+
+Profile tiny: a SentencePiece tokenizer trained on the world's corpus and a small
+XLMRobertaForMaskedLM pretrained from scratch with masked-LM on all languages.
+Profile paper: xlm-roberta-large materialized from the Hub at the pinned revision, so downstream
+stages depend on content in models/, not on a Hub cache.
+"""
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+
+from stages import config, data, modeling
+
+CORPUS = Path("data/world/corpus")
+
+
+def pretrain_tiny(pp, seed: int, out: Path) -> dict:
+    import torch
+    from transformers import DataCollatorForLanguageModeling, XLMRobertaForMaskedLM
+
+    torch.set_num_threads(pp.torch_threads)
+    torch.manual_seed(seed)
+    corpus_files = sorted(CORPUS.glob("*.txt"))
+    if not corpus_files:
+        raise FileNotFoundError(f"no corpus under {CORPUS}: run `dvc repro world`")
+    tokenizer = modeling.train_sentencepiece(corpus_files, out, pp.vocab_size)
+
+    # Interleave the languages' sentences (seeded) so every batch is multilingual.
+    lines = [line for f in corpus_files for line in f.read_text(encoding="utf-8").splitlines() if line]
+    random.Random(seed).shuffle(lines)
+    enc = tokenizer(lines, truncation=True, max_length=pp.max_seq_length)["input_ids"]
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=pp.mlm_probability)
+
+    model = XLMRobertaForMaskedLM(modeling.tiny_config(pp, len(tokenizer), max_positions=256))
+    opt = torch.optim.AdamW(model.parameters(), lr=pp.lr, weight_decay=pp.weight_decay)
+    warmup = max(1, int(pp.warmup_ratio * pp.max_steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warmup, max(0.0, (pp.max_steps - s) / max(1, pp.max_steps - warmup))))
+    model.train()
+    log, t0, running = [], time.time(), []
+    gen = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(enc), generator=gen).tolist()
+    for step in range(pp.max_steps):
+        start = (step * pp.batch_size) % len(order)
+        batch = collator([{"input_ids": enc[i]} for i in order[start:start + pp.batch_size]])
+        loss = model(**batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        running.append(loss.item())
+        if (step + 1) % 50 == 0 or step + 1 == pp.max_steps:
+            log.append({"step": step + 1, "mlm_loss": sum(running) / len(running)})
+            running = []
+    model.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    return {"kind": "tiny-from-scratch", "parameters": sum(p.numel() for p in model.parameters()),
+            "vocab_size": len(tokenizer), "steps": pp.max_steps, "seconds": round(time.time() - t0, 1),
+            "final_mlm_loss": log[-1]["mlm_loss"], "first_mlm_loss": log[0]["mlm_loss"], "curve": log}
+
+
+def pretrain_paper(pp, out: Path) -> dict:
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    try:
+        model = AutoModelForMaskedLM.from_pretrained(pp.model, revision=pp.revision)
+        tokenizer = AutoTokenizer.from_pretrained(pp.model, revision=pp.revision)
+    except (ConnectionError, OSError) as e:
+        raise data.DataSourceError(
+            f"could not load model {pp.model} at revision '{pp.revision}' from the Hugging Face Hub: "
+            f"{type(e).__name__}: {e}\nTo use a local copy: on a machine with network run\n"
+            f"  huggingface-cli download {pp.model} --revision {pp.revision} --local-dir <DIR>\n"
+            f"then set `paper.pretrain.model: <DIR>` in params.yaml.") from e
+    model.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    return {"kind": "hub", "model": pp.model, "revision": pp.revision,
+            "commit": getattr(model.config, "_commit_hash", None),
+            "parameters": sum(p.numel() for p in model.parameters())}
+
+
+def main(out: str) -> None:
+    params = config.load()
+    pp = params.group("pretrain")
+    with data.atomic_dir(Path(out)) as tmp:
+        info = pretrain_tiny(pp, params.seed, tmp) if params.profile == "tiny" else pretrain_paper(pp, tmp)
+        (tmp / "pretrain_info.json").write_text(json.dumps(info, indent=2) + "\n")
+    extra = f", MLM loss {info['first_mlm_loss']:.2f} -> {info['final_mlm_loss']:.2f} in {info['seconds']} s" \
+        if "final_mlm_loss" in info else ""
+    print(f"pretrain: {info['kind']}, {info['parameters']:,} parameters{extra} -> {out}")
+

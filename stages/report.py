@@ -1,0 +1,101 @@
+"""Stage `report`: reports/report.tex from a jinja2 template, and reports/report.pdf via latexmk.
+
+Profile, model, date and commit are on the title block; a tiny-profile report says plainly that its
+numbers come from the synthetic world. Without a LaTeX engine the stage still writes the .tex and
+a placeholder-free notice: it says that the PDF was skipped and how to install the engine.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+from stages import config, data, tasks
+
+REPORTS = Path("reports")
+TEX_SPECIALS = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+                "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
+
+
+def tex(value) -> str:
+    return "".join(TEX_SPECIALS.get(ch, ch) for ch in str(value))
+
+
+def flatten(d: dict, prefix: str = "") -> list[tuple[str, str]]:
+    rows = []
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            rows.extend(flatten(v, key + "."))
+        else:
+            rows.append((key, json.dumps(v) if not isinstance(v, str) else v))
+    return rows
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True).stdout.strip()
+        return out.stdout.strip() + ("+uncommitted" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def render(params: config.Params, summary: dict, scores: dict) -> str:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), undefined=jinja2.StrictUndefined,
+        block_start_string="<%", block_end_string="%>", variable_start_string="<<", variable_end_string=">>",
+        comment_start_string="<#", comment_end_string="#>", trim_blocks=True, lstrip_blocks=True)
+    env.filters["tex"] = tex
+    targets = params.targets
+    used = scores["split_used"]
+    detail = scores["scores"]
+    columns = {t: [c for c in detail["intermediate"][t][used[t]][next(iter(detail["intermediate"][t][used[t]]))]
+                   if c not in ("headline", "n")] for t in targets}
+    pretrain = Path("models/pretrained/pretrain_info.json")
+    info = json.loads(pretrain.read_text()) if pretrain.exists() else {}
+    model = (f"{info['model']} @ {info.get('revision')}" if info.get("kind") == "hub"
+             else f"tiny XLM-R from scratch ({info.get('parameters', 0):,} parameters)")
+    context = dict(
+        profile=params.profile, intermediate=params.intermediate, targets=targets, eval_split=params.eval_split,
+        seed=params.seed, commit=git_commit(), date=dt.date.today().isoformat(), model=model,
+        model_size=f"{info.get('parameters', 0) / 1e6:.1f}M-parameter",
+        world_languages=", ".join(f"{l.name} ({c})" for c, l in tasks.WORLD_LANGUAGES.items() if c != "en"),
+        ours=summary, base=summary["baseline"], gain=summary["gain"], split_used=used, columns=columns,
+        langs={t: list(detail["intermediate"][t][used[t]]) for t in targets},
+        detail_ours={t: detail["intermediate"][t][used[t]] for t in targets},
+        detail_base={t: detail["baseline"][t][used[t]] for t in targets},
+        params=[(k, v) for k, v in flatten(params.raw) if not k.startswith(
+            "paper." if params.profile == "tiny" else "tiny.")])
+    return env.get_template("report.tex.j2").render(**context)
+
+
+def compile_pdf(tex_path: Path) -> str:
+    if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
+        return ("PDF skipped: no LaTeX engine (latexmk + pdflatex) on this machine. Install it with "
+                "`apt-get install texlive-latex-base texlive-latex-recommended latexmk`, then `dvc repro report`.")
+    build = tex_path.parent / ".latex-build"
+    build.mkdir(exist_ok=True)
+    proc = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error",
+                           f"-outdir={build}", str(tex_path)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"latexmk failed on {tex_path}:\n{proc.stdout[-3000:]}")
+    (build / "report.pdf").replace(tex_path.with_suffix(".pdf"))
+    shutil.rmtree(build, ignore_errors=True)
+    return f"PDF written: {tex_path.with_suffix('.pdf')}"
+
+
+def main() -> None:
+    params = config.load()
+    summary = json.loads((REPORTS / "metrics.json").read_text())
+    scores = json.loads((REPORTS / "scores.json").read_text())
+    tex_path = REPORTS / "report.tex"
+    data.atomic_write_text(tex_path, render(params, summary, scores))
+    pdf = tex_path.with_suffix(".pdf")
+    pdf.unlink(missing_ok=True)  # never leave a PDF from an earlier run beside a new .tex
+    print(f"report: {tex_path}; {compile_pdf(tex_path)}")

@@ -1,0 +1,510 @@
+"""Stage `world`: generate the embedded synthetic multilingual world (profile tiny).
+
+The world is a tiny universe of people, animals, things and places, and six languages that talk
+about it: English and five synthetic languages (stages/tasks.py: WORLD_LANGUAGES) with their own
+vocabularies, word orders, adjective and adposition placement, plural marking and, for one, another
+script. Names and numerals are shared across languages, a few nouns are loanwords shared by all,
+and Estran is a close relative of English (its words derive from English by sound changes), as
+real languages share. Every sentence is rendered from a language-independent *frame*, so the same
+frame in two languages is a translation: that gives parallel evaluation sets (XNLI, XQuAD, Tatoeba)
+for free, as the real ones are translations of English.
+
+Transfer needs shared structure, not only shared words (../shared/reference/toolchain.md): the
+languages share the frame distribution, and a share of the non-English pretraining corpus is
+code-switched (English words mixed in), the kind of anchor real web corpora carry.
+
+Outputs, under data/world/:
+  corpus/<code>.txt                        plain-text pretraining corpus per language
+  hub/<owner>/<repo>/<config>/<split>-00000-of-00001.parquet
+                                            task data in the Hub repos' exact layouts and features
+  world.json                               languages, grammar settings and sizes
+
+Deterministic: every random choice comes from random.Random seeded by (world seed, purpose).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from stages import tasks
+
+# --- the concepts (English lexicon) ---------------------------------------------------------
+PEOPLE = ["man", "woman", "child", "teacher", "farmer", "doctor", "student", "king", "queen",
+          "baker", "singer", "soldier", "sailor", "driver", "nurse", "painter"]
+ANIMALS = ["dog", "cat", "horse", "bird", "fish", "cow", "goat", "mouse", "lion", "bear"]
+FOOD = ["apple", "bread", "cake", "egg", "soup", "rice", "cheese", "orange"]
+TEXTS = ["book", "letter", "newspaper", "poem", "map", "story"]
+THINGS = ["ball", "box", "chair", "car", "hat", "bag", "lamp", "cup", "key", "boat", "drum",
+          "table", "picture", "radio", "bicycle", "guitar"]
+PLACES = ["garden", "market", "river", "school", "forest", "city", "kitchen", "village",
+          "park", "station", "harbor", "library"]
+NAMES = ["Maria", "Omar", "Lena", "Kenji", "Ana", "Ivan", "Sara", "Tomas", "Amir", "Nadia",
+         "Pablo", "Mei", "Jonas", "Fatima", "Elena", "Kofi"]
+ADJ_PAIRS = [("big", "small"), ("old", "young"), ("happy", "sad"), ("hot", "cold"),
+             ("fast", "slow"), ("rich", "poor"), ("clean", "dirty"), ("new", "broken")]
+COLORS = ["red", "green", "blue", "white", "black", "yellow"]
+# verb -> (3sg form, base form, subject classes, object classes)
+VERBS = {
+    "see": ("sees", "see", "PA", "PAFTOL"), "like": ("likes", "like", "PA", "PAFTOL"),
+    "eat": ("eats", "eat", "PA", "F"), "buy": ("buys", "buy", "P", "FTO"),
+    "read": ("reads", "read", "P", "T"), "write": ("writes", "write", "P", "T"),
+    "carry": ("carries", "carry", "PA", "FTO"), "find": ("finds", "find", "PA", "FTOA"),
+    "paint": ("paints", "paint", "P", "OL"), "visit": ("visits", "visit", "P", "PL"),
+    "wash": ("washes", "wash", "P", "AO"), "sell": ("sells", "sell", "P", "FTO"),
+    "follow": ("follows", "follow", "PA", "PA"), "help": ("helps", "help", "P", "P"),
+    "hold": ("holds", "hold", "P", "FTOA"), "draw": ("draws", "draw", "P", "PAOL"),
+}
+CLASSES = {"P": PEOPLE, "A": ANIMALS, "F": FOOD, "T": TEXTS, "O": THINGS, "L": PLACES}
+EN_IRREGULAR_PLURALS = {"man": "men", "woman": "women", "child": "children", "mouse": "mice",
+                        "fish": "fish", "story": "stories", "library": "libraries", "city": "cities"}
+LOC_PREPS = ["in", "near", "behind"]
+FUNCTION_WORDS = ["the", "a", "not", "who", "what", "where", "and", "does", "do", "he", "she", "they"]
+NUMBERS = ["2", "3", "4", "5", "6", "7", "8", "9", "10", "12"]
+
+
+@dataclass(frozen=True)
+class Grammar:
+    order: str                 # SVO | SOV | VSO
+    adj_after_noun: bool
+    postpositions: bool
+    determiners: bool
+    plural: str                # how plural nouns are marked: "suffix" | "prefix"
+    plural_affix: str
+    script: str                # latin | greek
+    onsets: str                # letters the lexicon generator builds syllables from
+    vowels: str
+    codas: str
+
+
+GRAMMARS = {
+    "en": Grammar("SVO", False, False, True, "suffix", "s", "latin", "", "", ""),
+    "qa": Grammar("SVO", True, False, True, "suffix", "ri", "latin", "bdklmnprstv", "aeiou", "nrs"),
+    "qb": Grammar("SOV", False, True, False, "suffix", "lar", "latin", "gkmnpstyz", "aeiu", "kmn"),
+    "qc": Grammar("VSO", True, False, True, "prefix", "to", "greek", "dfklmnprst", "aeio", "ls"),
+    "qd": Grammar("SVO", False, False, True, "prefix", "ma", "latin", "bcdghjlmnrw", "aeiou", "ng"),
+    "qe": Grammar("SVO", False, False, True, "suffix", "en", "latin", "", "", ""),
+}
+GREEK = dict(zip("abcdefghijklmnopqrstuvwxyz", "αβψδεφγηιξκλμνοπθρστυωςχυζ"))
+
+
+def rng_for(seed: int, *purpose: object) -> random.Random:
+    digest = hashlib.sha256(repr((seed, *purpose)).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def _estran(word: str) -> str:
+    """Estran = English after a few regular sound changes (a close relative, like es/pt)."""
+    out = word.replace("th", "d").replace("w", "v").replace("c", "k").replace("sh", "s")
+    out = out.replace("ee", "i").replace("oo", "u").replace("y", "i")
+    return out + ("o" if out[-1] not in "aeiou" and len(out) > 2 else "")
+
+
+def build_lexicon(code: str, seed: int, loanword_share: float) -> dict[str, str]:
+    """concept -> surface form. English is the concept name; others are generated words."""
+    concepts = ([*PEOPLE, *ANIMALS, *FOOD, *TEXTS, *THINGS, *PLACES, *VERBS, *COLORS,
+                 *[a for pair in ADJ_PAIRS for a in pair], *LOC_PREPS, *FUNCTION_WORDS])
+    if code == "en":
+        return {c: c for c in concepts}
+    loan_rng = rng_for(seed, "loanwords")
+    nouns = [*FOOD, *THINGS]
+    loans = set(loan_rng.sample(nouns, max(1, round(loanword_share * len(nouns)))))
+    g = GRAMMARS[code]
+    rng = rng_for(seed, "lexicon", code)
+    lex, used = {}, set()
+    for concept in concepts:
+        if concept in loans:
+            form = concept
+        elif code == "qe":
+            form = _estran(concept)
+        else:
+            n_syll = 1 if concept in FUNCTION_WORDS or concept in LOC_PREPS else rng.choice((2, 2, 3))
+            while True:
+                form = "".join(rng.choice(g.onsets) + rng.choice(g.vowels)
+                               + (rng.choice(g.codas) if rng.random() < 0.3 else "")
+                               for _ in range(n_syll))
+                if form not in used:
+                    break
+        used.add(form)
+        lex[concept] = form
+    return lex
+
+
+# --- frames: language-independent meaning -----------------------------------------------------
+def _np(rng: random.Random, cls: str, allow_plural=True, allow_pron=False) -> dict:
+    if cls == "P" and rng.random() < 0.3:
+        return {"name": rng.choice(NAMES)}
+    if cls == "P" and allow_pron and rng.random() < 0.1:
+        return {"pron": rng.choice(["he", "she"])}
+    noun = rng.choice(CLASSES[cls])
+    np = {"noun": noun, "det": rng.choice(["the", "the", "a"])}
+    if allow_plural and cls != "L" and rng.random() < 0.2:
+        np = {"noun": noun, "num": rng.choice(NUMBERS)}
+    if rng.random() < 0.4:
+        np["adj"] = rng.choice([*COLORS, *[a for pair in ADJ_PAIRS for a in pair]])
+    return np
+
+
+def random_frame(rng: random.Random, verb: str | None = None) -> dict:
+    verb = verb or rng.choice(sorted(VERBS))
+    _, _, subj_cls, obj_cls = VERBS[verb]
+    frame = {"verb": verb, "subj": _np(rng, rng.choice(subj_cls), allow_pron=True),
+             "obj": _np(rng, rng.choice(obj_cls)), "neg": rng.random() < 0.2}
+    if rng.random() < 0.35:
+        frame["loc"] = {"prep": rng.choice(LOC_PREPS), "np": _np(rng, "L", allow_plural=False)}
+    return frame
+
+
+# --- rendering: frame -> tokens with UPOS tags and constituent roles --------------------------
+class Renderer:
+    def __init__(self, code: str, lexicon: dict[str, str]):
+        self.code, self.lex, self.g = code, lexicon, GRAMMARS[code]
+
+    def word(self, concept: str) -> str:
+        form = self.lex.get(concept, concept)
+        return "".join(GREEK.get(ch, ch) for ch in form) if self.g.script == "greek" else form
+
+    def noun(self, noun: str, plural: bool) -> str:
+        if not plural:
+            return self.word(noun)
+        if self.code == "en":
+            if noun in EN_IRREGULAR_PLURALS:
+                return EN_IRREGULAR_PLURALS[noun]
+            return noun + ("es" if noun.endswith(("s", "sh", "ch", "x")) else "s")
+        affix = "".join(GREEK.get(ch, ch) for ch in self.g.plural_affix) if self.g.script == "greek" \
+            else self.g.plural_affix
+        return self.word(noun) + affix if self.g.plural == "suffix" else affix + self.word(noun)
+
+    def np(self, np: dict) -> list[tuple[str, str]]:
+        if "name" in np:
+            name = np["name"]
+            return [("".join(GREEK.get(ch, ch) for ch in name.lower()).capitalize()
+                     if self.g.script == "greek" else name, "PROPN")]
+        if "pron" in np:
+            return [(self.word(np["pron"]), "PRON")]
+        plural = "num" in np
+        head = [(self.noun(np["noun"], plural), "NOUN")]
+        adj = [(self.word(np["adj"]), "ADJ")] if "adj" in np else []
+        mods = adj + head if not self.g.adj_after_noun else head + adj
+        if plural:
+            return [(np["num"], "NUM")] + mods
+        if self.g.determiners:
+            det = np["det"]
+            if self.code == "en" and det == "a" and mods[0][0][0] in "aeiou":
+                return [("an", "DET")] + mods
+            return [(self.word(det), "DET")] + mods
+        return mods
+
+    def pp(self, loc: dict) -> list[tuple[str, str]]:
+        adp = [(self.word(loc["prep"]), "ADP")]
+        return self.np(loc["np"]) + adp if self.g.postpositions else adp + self.np(loc["np"])
+
+    def verb_group(self, frame: dict, question: bool = False) -> list[tuple[str, str]]:
+        verb, subj = frame["verb"], frame["subj"]
+        if self.code == "en":
+            singular = "num" not in subj and subj.get("pron") != "they"
+            if frame["neg"]:
+                return [("does" if singular else "do", "AUX"), ("not", "PART"), (VERBS[verb][1], "VERB")]
+            return [(VERBS[verb][0] if singular else VERBS[verb][1], "VERB")]
+        out = [(self.word(verb), "VERB")]
+        return [(self.word("not"), "PART")] + out if frame["neg"] else out
+
+    def clause(self, frame: dict, skip: str | None = None) -> list[tuple[str, str, str]]:
+        """Tokens as (form, upos, role); `skip` drops one constituent (for questions)."""
+        parts = {"S": [(w, t, "subj") for w, t in self.np(frame["subj"])],
+                 "V": [(w, t, "verb") for w, t in self.verb_group(frame)],
+                 "O": [(w, t, "obj") for w, t in self.np(frame["obj"])]}
+        loc = [(w, t, "loc") for w, t in self.pp(frame["loc"])] if "loc" in frame else []
+        if skip == "subj":
+            parts["S"] = []
+        if skip == "obj":
+            parts["O"] = []
+        if skip == "loc":
+            loc = []
+        order = self.g.order
+        if order == "SOV":  # locative before the verb, as in verb-final languages
+            return parts["S"] + loc + parts["O"] + parts["V"]
+        seq = [tok for slot in order for tok in parts[slot]]
+        return seq + loc
+
+    def sentence(self, frame: dict) -> list[tuple[str, str, str]]:
+        return self.clause(frame) + [(".", "PUNCT", "punct")]
+
+    def question(self, frame: dict, ask: str) -> list[tuple[str, str, str]]:
+        wh = {"subj": "who" if _is_person(frame["subj"]) else "what", "obj": "what", "loc": "where"}[ask]
+        if self.code == "en" and ask != "subj":  # English do-support: "what does the man see ?"
+            f = dict(frame, neg=False)
+            singular = "num" not in f["subj"] and f["subj"].get("pron") != "they"
+            subj = [(w, t, "subj") for w, t in self.np(f["subj"])]
+            obj = [] if ask == "obj" else [(w, t, "obj") for w, t in self.np(f["obj"])]
+            aux = [("does" if singular else "do", "AUX", "aux")]
+            neg = [("not", "PART", "verb")] if frame["neg"] else []
+            return ([(wh, "PRON", "wh")] + aux + neg + subj + [(VERBS[f["verb"]][1], "VERB", "verb")]
+                    + obj + [("?", "PUNCT", "punct")])
+        return [(self.word(wh), "PRON", "wh")] + self.clause(frame, skip=ask) + [("?", "PUNCT", "punct")]
+
+
+def _is_person(np: dict) -> bool:
+    return "name" in np or "pron" in np or np.get("noun") in PEOPLE
+
+
+def text_of(tokens) -> str:
+    return " ".join(t[0] for t in tokens)
+
+
+def span_of(tokens, role: str) -> tuple[int, str]:
+    """Character start and text of the contiguous constituent `role` in ' '.join(tokens)."""
+    start, pos, words = None, 0, []
+    for tok in tokens:
+        if tok[2] == role:
+            if start is None:
+                start = pos
+            words.append(tok[0])
+        pos += len(tok[0]) + 1
+    return start, " ".join(words)
+
+
+# --- NLI pairs ---------------------------------------------------------------------------------
+ANTONYM = {a: b for pair in ADJ_PAIRS for a, b in (pair, pair[::-1])}
+
+
+def _strip_modifiers(rng, frame):
+    f = json.loads(json.dumps(frame))
+    for key in ("subj", "obj"):
+        if "adj" in f[key] and rng.random() < 0.5:
+            del f[key]["adj"]
+    if "loc" in f and rng.random() < 0.5:
+        del f["loc"]
+    return f
+
+
+def nli_pair(rng: random.Random, label: str) -> tuple[dict, dict]:
+    """Premise and hypothesis frames whose relation is `label` by construction."""
+    while True:
+        p = random_frame(rng)
+        h = _strip_modifiers(rng, p)
+        if label == "entailment":
+            return p, h
+        if label == "contradiction":
+            antonymable = [k for k in ("subj", "obj") if h[k].get("adj") in ANTONYM]
+            if antonymable and rng.random() < 0.5:
+                k = rng.choice(antonymable)
+                h[k]["adj"] = ANTONYM[h[k]["adj"]]
+            else:
+                h["neg"] = not h["neg"]
+            return p, h
+        # neutral: the hypothesis adds information the premise does not have
+        options = [k for k in ("subj", "obj") if "noun" in p[k] and "adj" not in p[k]]
+        if "loc" not in p:
+            options.append("loc")
+        if not options:
+            continue
+        k = rng.choice(options)
+        if k == "loc":
+            h["loc"] = {"prep": rng.choice(LOC_PREPS), "np": _np(rng, "L", allow_plural=False)}
+        else:
+            h[k]["adj"] = rng.choice([*COLORS, *[a for pair in ADJ_PAIRS for a in pair]])
+        return p, h
+
+
+# --- QA paragraphs ----------------------------------------------------------------------------
+def qa_item(rng: random.Random) -> tuple[list[dict], int, str]:
+    """A paragraph of 3-5 frames with distinct verbs, the index of the asked one, and what is asked."""
+    verbs = rng.sample(sorted(VERBS), rng.randint(3, 5))
+    frames = [dict(random_frame(rng, v), neg=False) for v in verbs]
+    i = rng.randrange(len(frames))
+    ask = rng.choice(["subj", "obj", "obj"] + (["loc"] if "loc" in frames[i] else []))
+    return frames, i, ask
+
+
+def render_qa(r: Renderer, frames, i, ask):
+    pieces, offsets, pos = [], [], 0
+    for f in frames:
+        toks = r.sentence(f)
+        pieces.append(text_of(toks))
+        offsets.append((pos, toks))
+        pos += len(pieces[-1]) + 1
+    context = " ".join(pieces)
+    base, toks = offsets[i]
+    start, answer = span_of(toks, ask)
+    if ask == "loc":  # the answer to "where" is the place NP, without the adposition
+        np_toks = [t for t in toks if t[2] == "loc" and t[1] != "ADP"]
+        start = base + text_of(toks).index(text_of(np_toks)) if np_toks else start
+        answer = text_of(np_toks)
+    else:
+        start = base + start
+    assert context[start:start + len(answer)] == answer
+    return context, text_of(r.question(frames[i], ask)), answer, start
+
+
+# --- writing in the Hub layouts ---------------------------------------------------------------
+def _write_parquet(rows: list[dict], features, path: Path) -> None:
+    import datasets  # heavy-ish import, only when writing
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    datasets.Dataset.from_list(rows, features=features).to_parquet(str(path))
+
+
+def hub_path(root: Path, repo: str, config: str, split: str) -> Path:
+    return root / "hub" / repo / config / f"{split}-00000-of-00001.parquet"
+
+
+def generate(out: Path, wp, languages=tasks.WORLD_LANGUAGES) -> dict:
+    """Write the whole world under `out` (a fresh directory). Returns the summary (world.json)."""
+    import datasets
+    from datasets import ClassLabel, Features, Sequence, Value
+
+    datasets.disable_progress_bars()
+    seed = wp.seed
+    lexicons = {code: build_lexicon(code, seed, wp.loanword_share) for code in languages}
+    renderers = {code: Renderer(code, lexicons[code]) for code in languages}
+    en = renderers["en"]
+    others = [c for c in languages if c != "en"]
+
+    # corpus
+    reverse = {code: {r.word(c): c for c in r.lex} for code, r in renderers.items()}
+    for code, r in renderers.items():
+        rng = rng_for(seed, "corpus", code)
+        lines = []
+        for _ in range(wp.corpus_sentences):
+            toks = r.sentence(random_frame(rng))
+            if code != "en" and rng.random() < wp.code_switch_rate:
+                toks = [_switch(rng, tok, reverse[code]) for tok in toks]
+            lines.append(text_of(toks))
+        path = out / "corpus" / f"{code}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    # NLI: MNLI (English intermediate / XNLI training data) and XNLI (parallel, every language)
+    nli_features = Features({"premise": Value("string"), "hypothesis": Value("string"),
+                             "label": ClassLabel(names=list(tasks.NLI_LABELS)), "idx": Value("int32")})
+    xnli_features = Features({"premise": Value("string"), "hypothesis": Value("string"),
+                              "label": ClassLabel(names=list(tasks.NLI_LABELS))})
+
+    def nli_frames(purpose, n):
+        rng = rng_for(seed, "nli", purpose)
+        return [(nli_pair(rng, tasks.NLI_LABELS[k % 3]), k % 3) for k in range(n)]
+
+    def nli_rows(r, items, with_idx, unlabeled=False):
+        rows = []
+        for k, ((p, h), label) in enumerate(items):
+            row = {"premise": text_of(r.sentence(p)), "hypothesis": text_of(r.sentence(h)),
+                   "label": -1 if unlabeled else label}
+            if with_idx:
+                row["idx"] = k
+            rows.append(row)
+        return rows
+
+    # Shuffle the label cycle so order carries no signal.
+    mnli_train = nli_frames("mnli-train", wp.mnli_train)
+    rng_for(seed, "shuffle", "mnli").shuffle(mnli_train)
+    mnli_splits = {"train": mnli_train, "validation_matched": nli_frames("mnli-dev-m", wp.mnli_dev),
+                   "validation_mismatched": nli_frames("mnli-dev-mm", wp.mnli_dev // 2),
+                   "test_matched": nli_frames("mnli-test-m", wp.mnli_dev // 2),
+                   "test_mismatched": nli_frames("mnli-test-mm", wp.mnli_dev // 2)}
+    for split, items in mnli_splits.items():
+        _write_parquet(nli_rows(en, items, True, unlabeled=split.startswith("test")), nli_features,
+                       hub_path(out, "nyu-mll/glue", "mnli", split))
+    xnli_eval = {"validation": nli_frames("xnli-dev", wp.eval_per_language),
+                 "test": nli_frames("xnli-test", wp.eval_per_language)}
+    for code, r in renderers.items():
+        # XNLI's train split is MNLI (English) or its machine translation (other languages).
+        _write_parquet(nli_rows(r, mnli_train, False), xnli_features,
+                       hub_path(out, "facebook/xnli", code, "train"))
+        for split, items in xnli_eval.items():
+            _write_parquet(nli_rows(r, items, False), xnli_features, hub_path(out, "facebook/xnli", code, split))
+
+    # QA: SQuAD v1.1 (English) and XQuAD (parallel, validation only)
+    squad_features = Features({"id": Value("string"), "title": Value("string"), "context": Value("string"),
+                               "question": Value("string"),
+                               "answers": Sequence({"text": Value("string"), "answer_start": Value("int32")})})
+
+    def qa_rows(r, purpose, n, multi_answer):
+        rng = rng_for(seed, "qa", purpose)
+        rows = []
+        for k in range(n):
+            frames, i, ask = qa_item(rng)
+            context, question, answer, start = render_qa(r, frames, i, ask)
+            texts, starts = [answer], [start]
+            if multi_answer:  # dev sets carry several annotators' answers; some omit the determiner
+                words = answer.split(" ")
+                if len(words) > 1 and rng.random() < 0.5:
+                    texts.append(" ".join(words[1:]))
+                    starts.append(start + len(words[0]) + 1)
+                texts.append(answer)
+                starts.append(start)
+            uid = hashlib.md5(f"{purpose}-{k}".encode()).hexdigest()[:24]
+            title = frames[0]["subj"].get("name", "Story")
+            rows.append({"id": uid, "title": title, "context": context, "question": question,
+                         "answers": {"text": texts, "answer_start": starts}})
+        return rows
+
+    _write_parquet(qa_rows(en, "squad-train", wp.squad_train, False), squad_features,
+                   hub_path(out, "rajpurkar/squad", "plain_text", "train"))
+    _write_parquet(qa_rows(en, "squad-dev", wp.squad_dev, True), squad_features,
+                   hub_path(out, "rajpurkar/squad", "plain_text", "validation"))
+    for code, r in renderers.items():
+        _write_parquet(qa_rows(r, "xquad", wp.eval_per_language, True), squad_features,
+                       hub_path(out, "google/xquad", f"xquad.{code}", "validation"))
+
+    # UD-POS (google/xtreme udpos.<Name>): English train/validation/test, others validation/test
+    pos_features = Features({"tokens": Sequence(Value("string")),
+                             "pos_tags": Sequence(ClassLabel(names=list(tasks.UPOS_TAGS)))})
+
+    def pos_rows(r, purpose, n):
+        rng = rng_for(seed, "pos", purpose)
+        rows = []
+        for _ in range(n):
+            f = random_frame(rng)
+            toks = r.question(f, rng.choice(["subj", "obj"])) if rng.random() < 0.15 else r.sentence(f)
+            rows.append({"tokens": [t[0] for t in toks], "pos_tags": [tasks.UPOS_TAGS.index(t[1]) for t in toks]})
+        return rows
+
+    for code, r in renderers.items():
+        config = f"udpos.{languages[code].name}"
+        splits = {"validation": "pos-dev", "test": "pos-test"}
+        if code == "en":
+            splits["train"] = "pos-train"
+        for split, purpose in splits.items():
+            n = wp.udpos_train if split == "train" else wp.eval_per_language
+            _write_parquet(pos_rows(r, purpose, n), pos_features, hub_path(out, "google/xtreme", config, split))
+
+    # Tatoeba (google/xtreme tatoeba.<iso3>): aligned pairs, raw lines keep their newline
+    tat_features = Features({"source_sentence": Value("string"), "target_sentence": Value("string"),
+                             "source_lang": Value("string"), "target_lang": Value("string")})
+    tat_rng = rng_for(seed, "tatoeba")
+    tat_frames = [random_frame(tat_rng) for _ in range(wp.eval_per_language)]
+    for code in others:
+        iso3 = languages[code].iso3
+        rows = [{"source_sentence": text_of(renderers[code].sentence(f)) + "\n",
+                 "target_sentence": text_of(en.sentence(f)) + "\n",
+                 "source_lang": iso3, "target_lang": "eng"} for f in tat_frames]
+        _write_parquet(rows, tat_features, hub_path(out, "google/xtreme", f"tatoeba.{iso3}", "validation"))
+
+    summary = {"seed": seed, "params": asdict(wp) if hasattr(wp, "__dataclass_fields__") else dict(wp),
+               "languages": {c: {**asdict(languages[c]), **asdict(GRAMMARS[c])} for c in languages},
+               "datasets_version": datasets.__version__}
+    (out / "world.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    return summary
+
+
+def _switch(rng, tok, concept_of: dict[str, str]):
+    """Code-switching: a content word replaced by its English form (concepts are English words)."""
+    form, tag, role = tok
+    if tag in ("NOUN", "ADJ", "VERB") and form in concept_of and rng.random() < 0.4:
+        return (concept_of[form], tag, role)
+    return tok
+
+
+def main(out: str = "data/world") -> None:
+    from stages import config
+    from stages.data import atomic_dir
+
+    params = config.load()
+    wp = config._typed(config.WorldParams, params.raw["tiny"]["world"], "tiny.world")
+    with atomic_dir(Path(out)) as tmp:
+        summary = generate(tmp, wp)
+    n_files = sum(1 for _ in Path(out).rglob("*.parquet"))
+    print(f"world: {len(summary['languages'])} languages, {n_files} parquet files -> {out}")
