@@ -1,0 +1,33 @@
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# Tests never touch the network.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture
+def in_repo(monkeypatch):
+    """Run with the repository root as working directory (params.yaml is read from there)."""
+    monkeypatch.chdir(ROOT)
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def small_world_params():
+    from stages.config import WorldParams
+    return WorldParams(seed=7, corpus_sentences=300, code_switch_rate=0.15, loanword_share=0.08,
+                       mnli_train=300, mnli_dev=60, squad_train=120, squad_dev=40, udpos_train=120,
+                       eval_per_language=30)
+
+
+@pytest.fixture(scope="session")
+def small_world(tmp_path_factory, small_world_params):
+    from stages import world
+    out = tmp_path_factory.mktemp("world")
+    world.generate(out, small_world_params)
+    return out
