@@ -38,10 +38,10 @@ def load_encoder(path: str | Path):
 
     quiet_transformers()
     model, info = AutoModel.from_pretrained(str(path), add_pooling_layer=False, output_loading_info=True)
-    missing = [k for k in info.get("missing_keys", []) if not k.startswith("pooler.")]
-    unexpected = [k for k in info.get("unexpected_keys", [])
-                  if not any(k.startswith(p) or f".{p}" in k for p in HEAD_PREFIXES)]
-    mismatched = info.get("mismatched_keys", [])
+    missing = sorted(k for k in info.get("missing_keys", []) if not k.startswith("pooler."))
+    unexpected = sorted(k for k in info.get("unexpected_keys", [])
+                        if not any(k.startswith(p) or f".{p}" in k for p in HEAD_PREFIXES))
+    mismatched = sorted(map(str, info.get("mismatched_keys", [])))
     dropped = sorted({k.split(".")[0] for k in info.get("unexpected_keys", [])})
     if dropped:
         print(f"encoder from {path}: dropped the earlier phase's head weights ({', '.join(dropped)})")

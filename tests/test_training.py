@@ -83,7 +83,7 @@ def test_qa_features_point_at_the_answer(tiny_model_dir):
     ctx = "Omar reads the book . Maria sees the red dog near the river ."
     row = {"id": "x", "context": ctx, "question": "who sees the red dog ?",
            "answers": [{"text": "Maria", "start": ctx.index("Maria")}]}
-    hp = config.TaskHparams(batch_size=1, epochs=1, max_seq_length=24, doc_stride=8)
+    hp = config.TaskHparams(batch_size=1, epochs=1, max_seq_length=40, doc_stride=8)
     feats = training.featurize("qa", [row], tok, hp)
     assert len(feats) > 1  # the context is split into overlapping windows
     hits = [f for f in feats if f["start_positions"] > 0]
