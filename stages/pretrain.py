@@ -17,6 +17,27 @@ from stages import config, data, modeling
 CORPUS = Path("data/world/corpus")
 
 
+def pack(tokenizer, corpus_files: list[Path], max_len: int, seed: int) -> list[list[int]]:
+    """RoBERTa-style packing: consecutive sentences of one language fill each sequence up to
+    max_len, so every position embedding gets trained (QA contexts are several sentences long).
+    The sequences of all languages are then shuffled together (seeded)."""
+    chunks = []
+    for f in corpus_files:
+        lines = [line for line in f.read_text(encoding="utf-8").splitlines() if line]
+        random.Random(f"{seed}-{f.stem}").shuffle(lines)
+        current = []
+        for ids in tokenizer(lines, add_special_tokens=False)["input_ids"]:
+            ids = ids[:max_len - 2]
+            if len(current) + len(ids) > max_len - 2:
+                chunks.append([tokenizer.bos_token_id, *current, tokenizer.eos_token_id])
+                current = []
+            current.extend(ids)
+        if current:
+            chunks.append([tokenizer.bos_token_id, *current, tokenizer.eos_token_id])
+    random.Random(seed).shuffle(chunks)
+    return chunks
+
+
 def pretrain_tiny(pp, seed: int, out: Path) -> dict:
     import torch
     from transformers import DataCollatorForLanguageModeling, XLMRobertaForMaskedLM
@@ -28,10 +49,7 @@ def pretrain_tiny(pp, seed: int, out: Path) -> dict:
         raise FileNotFoundError(f"no corpus under {CORPUS}: run `dvc repro world`")
     tokenizer = modeling.train_sentencepiece(corpus_files, out, pp.vocab_size)
 
-    # Interleave the languages' sentences (seeded) so every batch is multilingual.
-    lines = [line for f in corpus_files for line in f.read_text(encoding="utf-8").splitlines() if line]
-    random.Random(seed).shuffle(lines)
-    enc = tokenizer(lines, truncation=True, max_length=pp.max_seq_length)["input_ids"]
+    enc = pack(tokenizer, corpus_files, pp.max_seq_length, seed)
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=pp.mlm_probability)
 
     model = XLMRobertaForMaskedLM(modeling.tiny_config(pp, len(tokenizer), max_positions=256))

@@ -311,8 +311,8 @@ def nli_pair(rng: random.Random, label: str) -> tuple[dict, dict]:
 
 # --- QA paragraphs ----------------------------------------------------------------------------
 def qa_item(rng: random.Random) -> tuple[list[dict], int, str]:
-    """A paragraph of 3-5 frames with distinct verbs, the index of the asked one, and what is asked."""
-    verbs = rng.sample(sorted(VERBS), rng.randint(3, 5))
+    """A paragraph of 2-4 frames with distinct verbs, the index of the asked one, and what is asked."""
+    verbs = rng.sample(sorted(VERBS), rng.randint(2, 4))
     frames = [dict(random_frame(rng, v), neg=False) for v in verbs]
     i = rng.randrange(len(frames))
     ask = rng.choice(["subj", "obj", "obj"] + (["loc"] if "loc" in frames[i] else []))

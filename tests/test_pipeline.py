@@ -108,9 +108,12 @@ def test_metrics_diff_across_branches(repo):
     run("git checkout -qb no-intermediate", repo)
     run(["dvc", "exp", "run", "-S", "intermediate=none"], repo)
     run("git add -A && git commit -qm 'none results'", repo)
-    diff = json.loads(run(["dvc", "metrics", "diff", "main", "--json"], repo).stdout)
+    diff = json.loads(run(["dvc", "metrics", "diff", "main", "--json", "--all"], repo).stdout)
     changes = diff["reports/metrics.json"]
-    assert "xtreme.avg" in changes and "xnli.qa" in changes and "gain.xtreme.avg" in changes
+    assert {"xtreme.avg", "xnli.avg", "xnli.qa", "udpos.qc", "gain.xtreme.avg", "baseline.xnli.en"} <= set(changes)
+    assert any(c["diff"] != 0 for k, c in changes.items() if not k.startswith("baseline."))
+    # the baseline arm is the same model on both branches
+    assert all(c["diff"] == 0 for k, c in changes.items() if k.startswith("baseline."))
     # with intermediate=none both arms are the same model: the gain is exactly zero
     now = json.loads((repo / "reports/metrics.json").read_text())
     assert now["gain"]["xtreme"]["avg"] == pytest.approx(0, abs=1e-9)
