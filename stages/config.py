@@ -173,6 +173,10 @@ class Params:
                               f"(valid groups: {', '.join(GROUPS)})")
         return _typed(GROUPS[name], section[name], f"{self.profile}.{name}")
 
+    def world(self) -> WorldParams:
+        """The embedded world's params: always tiny.world (the world exists in every profile)."""
+        return _typed(WorldParams, self.raw["tiny"]["world"], "tiny.world")
+
     def target_languages(self, target: str) -> tuple[str, ...]:
         return tasks.target_languages(target, self.profile, self.languages)
 
@@ -225,13 +229,14 @@ def validate(raw: dict) -> Params:
         for target in params.targets:
             if not params.target_languages(target):
                 raise ParamsError(f"languages {langs} leaves target '{target}' with no language")
-    for name in GROUPS:
-        if name in raw[params.profile]:
-            group = params.group(name)
-            if name == "retrieval" and group.pooling not in POOLINGS:
-                raise unknown("retrieval pooling", group.pooling, POOLINGS)
-    for name in ("pretrain", "intermediate_train", "target_train", "retrieval", "data"):
-        params.group(name)
+    for key in raw[params.profile]:
+        if key not in GROUPS:
+            raise unknown(f"group in params '{params.profile}'", key, list(GROUPS))
+    for name in ("data", "pretrain", "intermediate_train", "target_train", "retrieval"):
+        params.group(name)  # every group the stages read must be there and well-formed
+    if params.group("retrieval").pooling not in POOLINGS:
+        raise unknown("retrieval pooling", params.group("retrieval").pooling, POOLINGS)
+    params.world()
     return params
 
 

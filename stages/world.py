@@ -502,9 +502,7 @@ def main(out: str = "data/world") -> None:
     from stages import config
     from stages.data import atomic_dir
 
-    params = config.load()
-    wp = config._typed(config.WorldParams, params.raw["tiny"]["world"], "tiny.world")
     with atomic_dir(Path(out)) as tmp:
-        summary = generate(tmp, wp)
+        summary = generate(tmp, config.load().world())
     n_files = sum(1 for _ in Path(out).rglob("*.parquet"))
     print(f"world: {len(summary['languages'])} languages, {n_files} parquet files -> {out}")
