@@ -208,3 +208,9 @@ def load_prepared(dataset: str, split: str, lang: str, root: Path = PREPARED) ->
 
 def prepared_meta(dataset: str, root: Path = PREPARED) -> dict:
     return json.loads((root / dataset / "meta.json").read_text())
+
+
+def eval_sets(dataset: str, languages, root: Path = PREPARED) -> list[tuple[str, str]]:
+    """The (split, lang) evaluation files a prepared dataset has, among `languages`."""
+    counts = prepared_meta(dataset, root)["counts"]
+    return [(split, lang) for split in ("dev", "test") for lang in languages if lang in counts.get(split, {})]

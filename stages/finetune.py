@@ -46,16 +46,12 @@ def main(task: str, arm: str) -> None:
     dev_rows = data.load_prepared(target.train_dataset, "dev", "en")
     log = training.train(model, target.type, train_rows, dev_rows, tokenizer, tp, hp, params.seed, labels=labels)
 
-    counts = data.prepared_meta(target.dataset)["counts"]
     out = Path("data/predictions") / arm / task
     with data.atomic_dir(out) as tmp:
-        for split in ("dev", "test"):
-            for lang in params.target_languages(task):
-                if lang not in counts.get(split, {}):
-                    continue
-                rows = data.load_prepared(target.dataset, split, lang)
-                preds = training.predict(model, target.type, rows, tokenizer, hp, labels, tp.eval_batch_size)
-                write_predictions(tmp / f"{split}-{lang}", target.type, rows, preds)
+        for split, lang in data.eval_sets(target.dataset, params.target_languages(task)):
+            rows = data.load_prepared(target.dataset, split, lang)
+            preds = training.predict(model, target.type, rows, tokenizer, hp, labels, tp.eval_batch_size)
+            write_predictions(tmp / f"{split}-{lang}", target.type, rows, preds)
         best = max(log, key=lambda r: r["dev_score"])
         (tmp / "train_log.json").write_text(json.dumps(
             {"arm": arm, "target": task, "train_data": target.train_dataset, "train_examples": len(train_rows),

@@ -24,11 +24,15 @@ def token_accuracy(gold: list[list[str]], pred: list[list[str]]) -> float:
 def tagging_f1(gold: list[list[str]], pred: list[list[str]]) -> float:
     """seqeval's F1, as evaluate.py uses for UD-POS and PAN-X. For tags without a B-/I- prefix
     (UPOS) seqeval merges runs of the same tag into one chunk; evaluate.py inherits that, so do we."""
+    import warnings
+
     from seqeval.metrics import f1_score
 
     if len(gold) != len(pred) or any(len(g) != len(p) for g, p in zip(gold, pred)):
         raise ValueError("tag sequences differ in number or length")
-    return float(f1_score(gold, pred))
+    with warnings.catch_warnings():  # seqeval warns that UPOS tags are not B-/I- entity tags
+        warnings.simplefilter("ignore", UserWarning)
+        return float(f1_score(gold, pred))
 
 
 # --- SQuAD v1.1 (official evaluate-v1.1.py normalization) --------------------------------------

@@ -30,18 +30,14 @@ def main(task: str, arm: str) -> None:
     encoder_dir = Path("models/intermediate") / arm
     tokenizer = modeling.load_tokenizer(encoder_dir)
     encoder = modeling.load_encoder(encoder_dir)
-    counts = data.prepared_meta(target.dataset)["counts"]
     out = Path("data/predictions") / arm / task
 
     def vectors(sentences):
         return modeling.embed(encoder, tokenizer, sentences, rp.layer, rp.pooling, rp.max_seq_length, rp.batch_size)
 
     with data.atomic_dir(out) as tmp:
-        for split in ("dev", "test"):
-            for lang in params.target_languages(task):
-                if lang not in counts.get(split, {}):
-                    continue
-                rows = data.load_prepared(target.dataset, split, lang)
-                pred = nearest(vectors([r["src"] for r in rows]), vectors([r["tgt"] for r in rows]))
-                (tmp / f"{split}-{lang}.tsv").write_text("".join(f"{i}\n" for i in pred))
+        for split, lang in data.eval_sets(target.dataset, params.target_languages(task)):
+            rows = data.load_prepared(target.dataset, split, lang)
+            pred = nearest(vectors([r["src"] for r in rows]), vectors([r["tgt"] for r in rows]))
+            (tmp / f"{split}-{lang}.tsv").write_text("".join(f"{i}\n" for i in pred))
     print(f"retrieve {arm}/{task}: layer {rp.layer}, {rp.pooling} pooling -> {out}")

@@ -66,14 +66,10 @@ def score_arm(params: config.Params, arm: str) -> dict:
     out = {}
     for name in params.targets:
         target = tasks.TARGETS[name]
-        counts = data.prepared_meta(target.dataset)["counts"]
         out[name] = {}
-        for split in ("dev", "test"):
-            for lang in params.target_languages(name):
-                if lang not in counts.get(split, {}):
-                    continue
-                gold = data.load_prepared(target.dataset, split, lang)
-                out[name].setdefault(split, {})[lang] = score_file(target, PREDICTIONS / arm / name, split, lang, gold)
+        for split, lang in data.eval_sets(target.dataset, params.target_languages(name)):
+            gold = data.load_prepared(target.dataset, split, lang)
+            out[name].setdefault(split, {})[lang] = score_file(target, PREDICTIONS / arm / name, split, lang, gold)
     return out
 
 
