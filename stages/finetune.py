@@ -7,7 +7,7 @@ target's evaluation data. Predictions land in XTREME's leaderboard layout:
   data/predictions/<arm>/<target>/<split>-<lang>.tsv    classification: one label per line
                                                         tagging: one tag per line, blank line between sentences
   data/predictions/<arm>/<target>/<split>-<lang>.json   QA: {question id: answer text}
-plus train_log.json (loss and dev score per evaluation, for `dvc plots`).
+plus train_log.json (training loss and English dev score at every evaluation).
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Profile, model, date and commit are on the title block; a tiny-profile report says plainly that its
 numbers come from the synthetic world. Without a LaTeX engine the stage still writes the .tex and
-a placeholder-free notice: it says that the PDF was skipped and how to install the engine.
+says that the PDF was skipped and how to install the engine (the PDF is therefore not a DVC out).
 """
 from __future__ import annotations
 
