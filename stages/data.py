@@ -109,11 +109,10 @@ def load_source(repo: str, config: str, split: str, *, local_hub: Path | None, r
 
 def resolved_revision(ds) -> str | None:
     """The commit a Hub load resolved to, when datasets exposes it (for meta.json provenance)."""
-    for f in getattr(ds, "cache_files", []) or []:
-        parts = Path(f.get("filename", "")).parts
-        for i, p in enumerate(parts[:-1]):
-            if len(p) == 40 and all(c in "0123456789abcdef" for c in p):
-                return p
+    for f in getattr(ds, "cache_files", []) or []:  # datasets caches under .../<commit sha>/...
+        for part in Path(f.get("filename", "")).parts[:-1]:
+            if len(part) == 40 and all(c in "0123456789abcdef" for c in part):
+                return part
     return None
 
 
