@@ -52,7 +52,7 @@ def main(task: str, arm: str) -> None:
             rows = data.load_prepared(target.dataset, split, lang)
             preds = training.predict(model, target.type, rows, tokenizer, hp, labels, tp.eval_batch_size)
             write_predictions(tmp / f"{split}-{lang}", target.type, rows, preds)
-        best = max(log, key=lambda r: r["dev_score"])
+        best = next(r for r in log if r["best"])  # the weights training.train restored
         (tmp / "train_log.json").write_text(json.dumps(
             {"arm": arm, "target": task, "train_data": target.train_dataset, "train_examples": len(train_rows),
              "hparams": vars(hp), "best_dev_score": best["dev_score"], "best_step": best["step"], "log": log},

@@ -34,7 +34,7 @@ def main(task: str, arm: str) -> None:
         log = training.train(model, spec.type, train_rows, dev_rows, tokenizer, tp, hp, params.seed,
                              labels=tuple(meta["labels"]))
         encoder = model.encoder
-        best = max(log, key=lambda r: r["dev_score"])
+        best = next(r for r in log if r["best"])  # the weights training.train restored
         info.update({"train_examples": len(train_rows), "hparams": vars(hp), "log": log,
                      "best_dev_score": best["dev_score"], "best_step": best["step"]})
         print(f"intermediate {task}: best English dev score {best['dev_score']:.3f} at step {best['step']} "

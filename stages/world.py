@@ -201,7 +201,7 @@ class Renderer:
         adp = [(self.word(loc["prep"]), "ADP")]
         return self.np(loc["np"]) + adp if self.g.postpositions else adp + self.np(loc["np"])
 
-    def verb_group(self, frame: dict, question: bool = False) -> list[tuple[str, str]]:
+    def verb_group(self, frame: dict) -> list[tuple[str, str]]:
         verb, subj = frame["verb"], frame["subj"]
         if self.code == "en":
             singular = "num" not in subj and subj.get("pron") != "they"
