@@ -34,22 +34,26 @@ def _offline_if_tiny() -> None:
 def check() -> None:
     """Validate params.yaml (names of profile, tasks, targets, languages; unknown keys)."""
     p = config.load()
-    print(f"params.yaml OK: profile={p.profile} intermediate={p.intermediate} "
-          f"targets={','.join(p.targets)} seed={p.seed}")
+    print(f"params.yaml OK: profile={p.profile} benchmark={p.benchmark} intermediate={p.intermediate} "
+          f"targets={','.join(p.active_targets)} seed={p.seed}")
 
 
 @app.command("tasks")
 def tasks_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
-    """List the registered intermediate and target tasks."""
+    """List every intermediate and target task: type, source, metric, training data, languages."""
     rows = tasks.registry_rows()
     if as_json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    print(f"{'name':<10} {'role':<13} {'type':<15} {'metric':<15} {'train data':<10} {'langs':>5}  source")
+    print(f"{'name':<14} {'role':<13} {'type':<18} {'metric':<15} {'trains on':<13} "
+          f"{'xtreme':>6} {'xtreme_r':>8}  source")
     for r in rows:
-        print(f"{r['name']:<10} {r['role']:<13} {r['type']:<15} {r['metric']:<15} {r['train_data']:<10} "
-              f"{len(r['languages']):>5}  {r['source']}")
-    print(f"{tasks.NO_INTERMEDIATE:<10} {'intermediate':<13} (no intermediate training: the baseline)")
+        langs = {b: str(len(r["languages"].get(b, []))) if b in r["benchmarks"] else "-" for b in tasks.BENCHMARKS}
+        print(f"{r['name']:<14} {r['role']:<13} {r['type']:<18} {r['metric']:<15} {r['train_data'] or '-':<13} "
+              f"{langs['xtreme']:>6} {langs['xtreme_r']:>8}  {r['source']}")
+    print(f"{tasks.NO_INTERMEDIATE:<14} {'intermediate':<13} (no intermediate training: the baseline)")
+    print("Columns xtreme / xtreme_r: number of evaluation languages in that benchmark (- = not in it). "
+          "`--json` has the full lists, splits, revisions and notes.")
 
 
 @app.command()
@@ -60,11 +64,17 @@ def world(out: str = "data/world") -> None:
 
 
 @app.command()
-def prepare(dataset: str) -> None:
-    """Load one dataset (world or Hub) and write its canonical rows to data/prepared/<dataset>."""
-    config.check_name("dataset", dataset, tasks.DATASETS)
+def prepare(target: str = typer.Argument(None, help="a target task; omit with --intermediate"),
+            intermediate: bool = typer.Option(False, "--intermediate",
+                                              help="prepare the task named by the `intermediate` param")) -> None:
+    """Load a task's sources (world or Hub) and write canonical rows to data/prepared/<task>."""
+    config.load()
+    if intermediate == (target is not None):
+        raise config.ParamsError("give either a target name or --intermediate")
+    if target is not None:
+        config.check_name("target", target, tasks.TARGETS)
     from stages import prepare as stage
-    stage.main(dataset)
+    stage.main(target, intermediate=intermediate)
 
 
 @app.command()

@@ -38,12 +38,9 @@ class WorldParams:
     corpus_sentences: int
     code_switch_rate: float
     loanword_share: float
-    mnli_train: int
-    mnli_dev: int
-    squad_train: int
-    squad_dev: int
-    udpos_train: int
-    eval_per_language: int
+    train_examples: int      # English training sets (some tasks take a fraction: stages/twins.py)
+    dev_examples: int        # English dev sets
+    eval_per_language: int   # evaluation rows per split and language
 
 
 @dataclass(frozen=True)
@@ -51,6 +48,7 @@ class DataParams:
     max_train_examples: int | None
     revisions: dict | None = None   # profile paper only: Hub repo -> revision
     local_hub: str | None = None    # profile paper only: a local mirror in the Hub's parquet layout
+    ccgbank: str | None = None      # a CCGbank directory (holding data/AUTO/00..24); licensed, never on the Hub
 
 
 @dataclass(frozen=True)
@@ -147,6 +145,10 @@ class Params:
         return self.raw["intermediate"]
 
     @property
+    def benchmark(self) -> str:
+        return self.raw["benchmark"]
+
+    @property
     def finetune_targets(self) -> list[str]:
         return list(self.raw["finetune_targets"])
 
@@ -157,6 +159,12 @@ class Params:
     @property
     def targets(self) -> list[str]:
         return self.finetune_targets + self.retrieval_targets
+
+    @property
+    def active_targets(self) -> list[str]:
+        """The targets this run evaluates: those listed that belong to the benchmark, in its order."""
+        listed = set(self.targets)
+        return [t for t in tasks.BENCHMARK_TARGETS[self.benchmark] if t in listed]
 
     @property
     def languages(self) -> list[str] | None:
@@ -178,7 +186,7 @@ class Params:
         return _typed(WorldParams, self.raw["tiny"]["world"], "tiny.world")
 
     def target_languages(self, target: str) -> tuple[str, ...]:
-        return tasks.target_languages(target, self.profile, self.languages)
+        return tasks.target_languages(target, self.profile, self.benchmark, self.languages)
 
 
 def validate(raw: dict) -> Params:
@@ -203,14 +211,15 @@ def validate(raw: dict) -> Params:
     if not isinstance(raw["seed"], int):
         raise ParamsError(f"seed must be an integer, got {raw['seed']!r}")
 
-    benchmark_targets = tasks.BENCHMARK_TARGETS[raw["benchmark"]]
+    # The lists may hold targets of either benchmark (dvc.yaml makes one stage per listed target);
+    # a listed target outside the active benchmark is skipped by its stages.
     for key, wanted in (("finetune_targets", False), ("retrieval_targets", True)):
         value = raw[key]
         if not isinstance(value, list):
             raise ParamsError(f"{key} must be a list of target names, got {value!r}")
         for name in value:
-            if name not in benchmark_targets:
-                raise unknown(f"target in {key}", name, benchmark_targets)
+            if name not in tasks.TARGETS:
+                raise unknown(f"target in {key}", name, list(tasks.TARGETS))
             if (tasks.TARGETS[name].type == "retrieval") != wanted:
                 other = "retrieval_targets" if not wanted else "finetune_targets"
                 raise ParamsError(f"target '{name}' belongs in {other}, not {key}")
@@ -218,6 +227,9 @@ def validate(raw: dict) -> Params:
             raise ParamsError(f"{key} lists a target twice: {value}")
 
     params = Params(raw)
+    if not params.active_targets:
+        raise ParamsError(f"no target listed in finetune_targets/retrieval_targets belongs to benchmark "
+                          f"'{params.benchmark}' (its targets: {', '.join(tasks.BENCHMARK_TARGETS[params.benchmark])})")
     langs = raw["languages"]
     if langs is not None:
         if not isinstance(langs, list) or not langs:
@@ -226,7 +238,7 @@ def validate(raw: dict) -> Params:
         for lang in langs:
             if lang not in known:
                 raise unknown(f"language for profile {params.profile}", lang, list(known))
-        for target in params.targets:
+        for target in params.active_targets:
             if not params.target_languages(target):
                 raise ParamsError(f"languages {langs} leaves target '{target}' with no language")
     for key in raw[params.profile]:
@@ -236,6 +248,11 @@ def validate(raw: dict) -> Params:
         params.group(name)  # every group the stages read must be there and well-formed
     if params.group("retrieval").pooling not in POOLINGS:
         raise unknown("retrieval pooling", params.group("retrieval").pooling, POOLINGS)
+    for name in params.active_targets:  # every trained target and the intermediate task need hparams
+        if tasks.TARGETS[name].trains:
+            params.group("target_train").for_task(name)
+    if params.intermediate != tasks.NO_INTERMEDIATE:
+        params.group("intermediate_train").for_task(params.intermediate)
     params.world()
     return params
 

@@ -1,21 +1,30 @@
 """Loading sources and normalizing them to one canonical schema per task type.
 
-One path serves both profiles: a source is a Hub dataset repo (repo, config, split, revision).
-Profile paper loads it from the Hub, or from a local mirror in the Hub's own parquet layout
+One path serves both profiles: a source is one split of a Hub dataset config (stages/tasks.py:
+Source). Profile paper loads it from the Hub, or from a local mirror in the Hub's own parquet layout
 (`paper.data.local_hub`); profile tiny reads the embedded world, which *is* such a mirror
-(data/world/hub/<repo>/<config>/<split>-*.parquet). Rows are then normalized by the same code.
+(data/world/hub/<repo>/<config>/<split>-*.parquet). CCG reads a CCGbank directory (licensed, never
+on the Hub). Rows are then normalized by the same code, labels always by *name*.
 
-Canonical rows (JSON lines, data/prepared/<dataset>/<split>-<lang>.jsonl):
-  classification  {id, text_a, text_b, label}            label = a *name* from the task's list
-  qa              {id, context, question, answers: [{text, start}]}
-  tagging         {id, tokens: [...], tags: [...]}       tags = names
-  retrieval       {id, src, tgt}                          aligned pair; gold = same row
+Canonical rows (JSON lines):
+  classification   {id, text_a, text_b, label}                 label = a name from the task's list
+  multiple_choice  {id, context, question, choices: [...], label}   label = index of the right choice
+  qa               {id, context, question, answers: [{text, start}]}   [] = unanswerable (SQuAD v2)
+  tagging          {id, tokens: [...], tags: [...]}             tags = names
+  retrieval        {kind: query, id, text, relevant: [candidate ids]} | {kind: candidate, id, text}
+
+Prepared layout, data/prepared/<task>/ (or data/prepared/intermediate/ for the intermediate task):
+  train.jsonl, dev.jsonl              English training data and early-stopping dev data
+  eval/<split>-<lang>.jsonl           evaluation rows per split (dev | test) and language
+  eval/<split>-pool.jsonl             the candidate pool shared by all languages (LAReQA, Mewsli-X)
+  meta.json                           task, type, labels, sources and revisions, counts, dropped rows
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Iterator
@@ -24,6 +33,7 @@ from stages import tasks
 
 WORLD_HUB = Path("data/world/hub")
 PREPARED = Path("data/prepared")
+INTERMEDIATE_DIR = "intermediate"
 
 
 class DataSourceError(RuntimeError):
@@ -73,9 +83,9 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 # --- sources ----------------------------------------------------------------------------------
-def config_name(dataset: tasks.Dataset, lang: str, profile: str) -> str:
+def config_name(source: tasks.Source, lang: str, profile: str) -> str:
     info = tasks.languages_of(profile)[lang]
-    return dataset.source.config.format(code=info.code, iso3=info.iso3, name=info.name)
+    return source.config.format(code=info.code, iso3=info.iso3, name=info.name, lower=info.name.lower())
 
 
 def load_source(repo: str, config: str, split: str, *, local_hub: Path | None, revision: str = "main"):
@@ -102,9 +112,11 @@ def load_source(repo: str, config: str, split: str, *, local_hub: Path | None, r
             f"--local-dir <MIRROR>/{repo}\n"
             f"then set `paper.data.local_hub: <MIRROR>` in params.yaml (the same layout the embedded "
             f"world uses: <MIRROR>/<repo>/<config>/<split>-*.parquet).") from e
-    except ValueError as e:  # unknown config or split names
-        raise DataSourceError(f"{repo}: config '{config}' / split '{split}' not found at revision "
-                              f"'{revision}': {e}") from e
+    except (ValueError, RuntimeError) as e:  # unknown config/split; a repo that still has a loading script
+        raise DataSourceError(
+            f"{repo}: config '{config}' / split '{split}' could not be loaded at revision '{revision}': {e}\n"
+            f"If the repo's main branch still holds a loading script (datasets >= 4 refuses those), pin "
+            f"`paper.data.revisions.{repo}: refs/convert/parquet` (the Hub's parquet export).") from e
 
 
 def resolved_revision(ds) -> str | None:
@@ -114,6 +126,41 @@ def resolved_revision(ds) -> str | None:
             if len(part) == 40 and all(c in "0123456789abcdef" for c in part):
                 return part
     return None
+
+
+# --- CCGbank (LDC2005T13): AUTO files, one derivation per sentence ---------------------------
+CCG_SECTIONS = {"train": range(0, 19), "dev": range(19, 22), "test": range(22, 25)}  # jiant's split
+_CCG_LEAF = re.compile(r"\(<L (\S+) (\S+) (\S+) (\S+) (\S+)>\)")
+
+
+def load_ccgbank(root: str | Path | None, split: str) -> list[dict]:
+    """Supertagging rows {id, tokens, tags} from <root>/data/AUTO/<section>/wsj_*.auto: each leaf
+    `(<L category modified_POS original_POS word predicate_arg_category>)` gives a word and its tag."""
+    if root is None:
+        raise DataSourceError(
+            "intermediate task 'ccg' needs CCGbank, which is licensed by the LDC (LDC2005T13) and not on the "
+            "Hub. Extract it and set `paper.data.ccgbank: /path/to/ccgbank_1_1` in params.yaml (the directory "
+            "that holds data/AUTO/00 ... data/AUTO/24).")
+    auto = Path(root) / "data" / "AUTO"
+    if not auto.is_dir():
+        raise DataSourceError(f"CCGbank directory {root} has no data/AUTO/ (expected data/AUTO/00 ... data/AUTO/24 "
+                              f"with wsj_*.auto files; set the data group's `ccgbank` to the ccgbank_1_1 directory)")
+    rows = []
+    for section in CCG_SECTIONS[split]:
+        for path in sorted((auto / f"{section:02d}").glob("*.auto")):
+            sentence_id = None
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.startswith("ID="):
+                    sentence_id = line.split()[0][3:]
+                elif line.strip():
+                    leaves = _CCG_LEAF.findall(line)
+                    if leaves:
+                        rows.append({"id": sentence_id or f"{path.stem}.{len(rows)}",
+                                     "tokens": [leaf[3] for leaf in leaves], "tags": [leaf[0] for leaf in leaves]})
+    if not rows:
+        raise DataSourceError(f"no CCG derivations found for split '{split}' (sections "
+                              f"{CCG_SECTIONS[split].start:02d}-{CCG_SECTIONS[split].stop - 1:02d}) under {auto}")
+    return rows
 
 
 # --- normalizers: source rows -> canonical rows ------------------------------------------------
@@ -136,50 +183,227 @@ def _label(value, names, valid: tuple[str, ...], where: str) -> str | None:
     return name
 
 
-def normalize(dataset: tasks.Dataset, ds, where: str) -> tuple[list[dict], dict]:
-    """Canonical rows of one loaded split, and counts of what was dropped and why."""
-    fmt, rows, dropped = dataset.row_format, [], {}
+class Dropped(dict):
+    def add(self, reason: str) -> None:
+        self[reason] = self.get(reason, 0) + 1
 
-    def drop(reason):
-        dropped[reason] = dropped.get(reason, 0) + 1
 
-    if fmt == "nli":
-        cols = ("premise", "hypothesis", "label") if "premise" in ds.column_names \
-            else ("sentence1", "sentence2", "gold_label")  # google/xtreme XNLI
-        names = _label_names(ds, cols[2])
-        for k, r in enumerate(ds):
-            label = _label(r[cols[2]], names, dataset.labels, where)
-            if label is None:
-                drop("unlabeled")
+def _pairs(ds, task, where, cols, dropped, id_col=None):
+    names = _label_names(ds, cols[2])
+    rows = []
+    for k, r in enumerate(ds):
+        label = _label(r[cols[2]], names, task.labels, where)
+        if label is None:
+            dropped.add("unlabeled")
+            continue
+        rows.append({"id": str(r[id_col]) if id_col and id_col in r else str(k),
+                     "text_a": r[cols[0]], "text_b": r[cols[1]], "label": label})
+    return rows
+
+
+def _nli(ds, task, source, lang, where, dropped):
+    if "premise" in ds.column_names:
+        id_col = "uid" if "uid" in ds.column_names else "idx"  # ANLI has uid, GLUE idx
+        return _pairs(ds, task, where, ("premise", "hypothesis", "label"), dropped, id_col)
+    if "language" in ds.column_names:  # google/xtreme XNLI: all languages in one config
+        ds = ds.filter(lambda r: r["language"] == lang.code)
+    return _pairs(ds, task, where, ("sentence1", "sentence2", "gold_label"), dropped)
+
+
+def _qqp(ds, task, source, lang, where, dropped):
+    return _pairs(ds, task, where, ("question1", "question2", "label"), dropped, "idx")
+
+
+def _paws(ds, task, source, lang, where, dropped):
+    return _pairs(ds, task, where, ("sentence1", "sentence2", "label"), dropped, "id")
+
+
+def _squad(ds, task, source, lang, where, dropped):
+    # TyDiQA: one config for all languages, ids start with the language's name ('english-...')
+    prefix = f"{lang.name.lower()}-" if source.select == "id_prefix" else None
+    rows = []
+    for r in ds:
+        if prefix is not None and not r["id"].startswith(prefix):
+            continue
+        answers = []
+        for text, start in zip(r["answers"]["text"], r["answers"]["answer_start"]):
+            start = repair_offset(r["context"], text, start)
+            if start is None:
+                dropped.add("answer not in context")
                 continue
-            rows.append({"id": str(r.get("idx", k)), "text_a": r[cols[0]], "text_b": r[cols[1]], "label": label})
-    elif fmt == "squad":
-        for r in ds:
-            answers = []
-            for text, start in zip(r["answers"]["text"], r["answers"]["answer_start"]):
-                start = repair_offset(r["context"], text, start)
-                if start is None:
-                    drop("answer not in context")
-                    continue
-                answers.append({"text": text, "start": start})
-            if not answers and r["answers"]["text"]:
-                drop("no answer left")
-                continue
-            rows.append({"id": r["id"], "context": r["context"], "question": r["question"], "answers": answers})
-    elif fmt == "udpos":
-        names = _label_names(ds, "pos_tags")
+            answers.append({"text": text, "start": start})
+        if not answers and (r["answers"]["text"] or not task.no_answer):
+            dropped.add("no answer" if not r["answers"]["text"] else "no answer left")
+            continue
+        rows.append({"id": r["id"], "context": r["context"], "question": r["question"], "answers": answers})
+    return rows
+
+
+def _choice(rows, dropped, id_, context, question, choices, label):
+    if label is None:
+        dropped.add("unlabeled")
+        return
+    rows.append({"id": id_, "context": context, "question": question, "choices": choices, "label": label})
+
+
+def _hellaswag(ds, task, source, lang, where, dropped):
+    rows = []
+    for k, r in enumerate(ds):  # jiant: context = ctx_a, each choice = ctx_b + " " + ending; label "0".."3"
+        label = int(r["label"]) if str(r["label"]).strip() not in ("", "-1") else None
+        _choice(rows, dropped, str(r.get("ind", k)), r["ctx_a"], "",
+                [f"{r['ctx_b']} {e}".strip() for e in r["endings"]], label)
+    return rows
+
+
+def _cosmosqa(ds, task, source, lang, where, dropped):
+    rows = []
+    for k, r in enumerate(ds):
+        label = r["label"] if r["label"] not in (None, -1) else None
+        _choice(rows, dropped, str(r.get("id", k)), r["context"], r["question"],
+                [r[f"answer{i}"] for i in range(4)], label)
+    return rows
+
+
+def _commonsenseqa(ds, task, source, lang, where, dropped):
+    rows = []
+    for k, r in enumerate(ds):
+        keys = list(r["choices"]["label"])  # "A".."E": the answer key is matched by name
+        key = r["answerKey"]
+        if key and key not in keys:
+            raise DataSourceError(f"{where}: answerKey '{key}' is not one of {keys}")
+        _choice(rows, dropped, str(r.get("id", k)), "", r["question"], list(r["choices"]["text"]),
+                keys.index(key) if key else None)
+    return rows
+
+
+COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
+
+
+def _copa(ds, task, source, lang, where, dropped):
+    # SuperGLUE COPA (label ClassLabel choice1/choice2, test -1) and XCOPA (int32 0/1) share the layout
+    names = _label_names(ds, "label")
+    rows = []
+    for k, r in enumerate(ds):
+        if r["question"] not in COPA_QUESTIONS:
+            raise DataSourceError(f"{where}: question '{r['question']}' is not one of {list(COPA_QUESTIONS)}")
+        label = _label(r["label"], names, ("choice1", "choice2", "0", "1"), where)
+        label = None if label is None else ("choice1", "choice2").index(label) if label.startswith("choice") \
+            else int(label)
+        _choice(rows, dropped, str(r.get("idx", k)), r["premise"], COPA_QUESTIONS[r["question"]],
+                [r["choice1"], r["choice2"]], label)
+    return rows
+
+
+def _tagging(column):
+    def normalize(ds, task, source, lang, where, dropped):
+        names = _label_names(ds, column)
+        rows = []
         for k, r in enumerate(ds):
-            tags = [_label(t, names, dataset.labels, where) for t in r["pos_tags"]]
+            tags = [_label(t, names, task.labels, where) for t in r[column]]
             if not r["tokens"] or None in tags:
-                drop("empty or untagged")
+                dropped.add("empty or untagged")
                 continue
             rows.append({"id": str(k), "tokens": list(r["tokens"]), "tags": tags})
-    elif fmt == "tatoeba":
-        for k, r in enumerate(ds):  # the google/xtreme builder kept each line's newline
-            rows.append({"id": str(k), "src": r["source_sentence"].strip(), "tgt": r["target_sentence"].strip()})
-    else:
-        raise ValueError(f"no normalizer for row format '{fmt}'")
-    return rows, dropped
+        return rows
+    return normalize
+
+
+def _bitext(src_col, tgt_col):
+    """Tatoeba: aligned pairs, so the gold of query k is candidate k. As XTREME's
+    evaluate_retrieval, the non-English sentences are the searched index and the English ones the
+    queries. The google/xtreme builder kept each raw line's newline: strip it."""
+    def normalize(ds, task, source, lang, where, dropped):
+        rows = [{"kind": "query", "id": str(k), "text": r[tgt_col].strip(), "relevant": [str(k)]}
+                for k, r in enumerate(ds)]
+        return rows + [{"kind": "candidate", "id": str(k), "text": r[src_col].strip()} for k, r in enumerate(ds)]
+    return normalize
+
+
+def _bucc_pairs(ds, task, source, lang, where, dropped):
+    """google/xtreme bucc18.<l>: gold pairs only; `source_lang`/`target_lang` hold the sentence IDs."""
+    queries, candidates = {}, {}
+    for r in ds:
+        q = queries.setdefault(r["source_lang"], {"kind": "query", "id": r["source_lang"],
+                                                  "text": r["source_sentence"].strip(), "relevant": []})
+        q["relevant"].append(r["target_lang"])
+        candidates.setdefault(r["target_lang"], {"kind": "candidate", "id": r["target_lang"],
+                                                 "text": r["target_sentence"].strip()})
+    return [*queries.values(), *candidates.values()]
+
+
+def _bucc_corpus(ds, task, source, lang, where, dropped):
+    """mteb/BUCC: one row per pair of corpora; `gold` holds 1-based [non-English, English] indices."""
+    rows = []
+    for r in ds:
+        relevant: dict[int, list[str]] = {}
+        for i, j in r["gold"]:
+            relevant.setdefault(i - 1, []).append(f"en-{j - 1:06d}")
+        rows += [{"kind": "query", "id": f"{lang.code}-{i:06d}", "text": s.strip(), "relevant": relevant.get(i, [])}
+                 for i, s in enumerate(r["sentence1"])]
+        rows += [{"kind": "candidate", "id": f"en-{j:06d}", "text": s.strip()} for j, s in enumerate(r["sentence2"])]
+    return rows
+
+
+def _one_line(text: str) -> str:
+    """XTREME's Mewsli-X text cleanup: lines joined by spaces, one pass of double spaces, stripped."""
+    return " ".join(text.splitlines()).replace("  ", " ").strip()
+
+
+_MARKERS = re.compile(r"\{(.*?)\}")  # XTREME utils_mewslix._REGEX: only paired {X} become (X)
+
+
+def _mewslix(ds, task, source, lang, where, dropped):
+    """Mewsli-X WikiNews articles -> one query per mention, formatted as XTREME's
+    preprocess_mention does: only the sentence holding the mention, the mention marked by braces."""
+    rows = []
+    for article in ds:
+        text, spans = article["context"]["text"], article["context"]["sentence_spans"]
+        for m in article["mentions"]:
+            start, end, mention = m["mention_span"]["start"], m["mention_span"]["end"], m["mention_span"]["text"]
+            sentence = next((sp for sp in spans if sp["start"] <= start and end <= sp["end"]), None)
+            if sentence is None:
+                dropped.add("mention crosses a sentence boundary")
+                continue
+            left = _MARKERS.sub(r"(\1)", text[sentence["start"]:start])
+            right = _MARKERS.sub(r"(\1)", text[end:sentence["end"]])
+            gold = (m.get("entity_id") or "").strip()
+            if not gold:  # XTREME blanks the test QIDs
+                dropped.add("unlabeled")
+                continue
+            rows.append({"kind": "query", "id": m["example_id"],
+                         "text": _one_line(f"{mention}: {left} {{ {mention} }} {right}"), "relevant": [gold]})
+    return rows
+
+
+def _mewslix_entities(ds, task, source, lang, where, dropped):
+    """Candidate entities: the description's sentences (the title is not used, as in XTREME)."""
+    rows = []
+    for e in ds:
+        text = e["description"]
+        if e.get("sentence_spans"):
+            text = " ".join(text[sp["start"]:sp["end"]] for sp in e["sentence_spans"])
+        rows.append({"kind": "candidate", "id": e["entity_id"], "text": _one_line(text)})
+    return rows
+
+
+NORMALIZERS = {
+    "nli": _nli, "qqp": _qqp, "paws": _paws, "squad": _squad, "hellaswag": _hellaswag, "cosmosqa": _cosmosqa,
+    "commonsenseqa": _commonsenseqa, "copa": _copa, "udpos": _tagging("pos_tags"), "panx": _tagging("ner_tags"),
+    "tatoeba": _bitext("source_sentence", "target_sentence"), "tatoeba_mteb": _bitext("sentence1", "sentence2"),
+    "bucc_pairs": _bucc_pairs, "bucc_corpus": _bucc_corpus, "mewslix": _mewslix,
+    "mewslix_entities": _mewslix_entities,
+}
+
+
+def normalize(task: tasks.Task, source: tasks.Source, ds, lang: str = "en",
+              profile: str = "paper") -> tuple[list[dict], dict]:
+    """Canonical rows of one loaded split (of language `lang`), and counts of what was dropped and why."""
+    if source.format not in NORMALIZERS:
+        raise ValueError(f"no normalizer for source format '{source.format}' (known: {', '.join(NORMALIZERS)})")
+    dropped = Dropped()
+    info = tasks.languages_of(profile)[lang]
+    rows = NORMALIZERS[source.format](ds, task, source, info, source.label, dropped)
+    return rows, dict(dropped)
 
 
 def repair_offset(context: str, text: str, start: int) -> int | None:
@@ -193,23 +417,101 @@ def repair_offset(context: str, text: str, start: int) -> int | None:
     return min(hits, key=lambda h: abs(h - start)) if hits else None
 
 
+# --- ranking tasks: one candidate pool for every language --------------------------------------
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
+
+
+def split_sentences(text: str) -> list[tuple[int, str]]:
+    """(start, sentence) pieces of a paragraph. The HF copy of XQuAD-R dropped the original
+    sentence_breaks, so LAReQA's candidates are re-segmented at sentence-final punctuation."""
+    out, pos = [], 0
+    for piece in _SENTENCE_END.split(text):
+        start = text.index(piece, pos)
+        if piece.strip():
+            out.append((start, piece.strip()))
+        pos = start + len(piece)
+    return out
+
+
+def lareqa_rows(by_lang: dict[str, object]) -> tuple[dict[str, list[dict]], list[dict]]:
+    """XQuAD-R: queries per language and the multilingual pool of answer sentences. A question's
+    relevant candidates are the sentences holding its answer in *every* language (XQuAD's question
+    ids are shared across its parallel languages), as LAReQA defines them."""
+    pool, answer_sentences, queries = [], {}, {}
+    for lang, ds in by_lang.items():
+        paragraphs: dict[str, tuple[int, list]] = {}
+        for r in ds:
+            if r["context"] not in paragraphs:
+                paragraphs[r["context"]] = (len(paragraphs), split_sentences(r["context"]))
+                p, sentences = paragraphs[r["context"]]
+                pool += [{"kind": "candidate", "id": f"{lang}-{p}-{k}", "text": text}
+                         for k, (_, text) in enumerate(sentences)]
+            p, sentences = paragraphs[r["context"]]
+            texts, starts = r["answers"]["text"], r["answers"]["answer_start"]
+            start = repair_offset(r["context"], texts[0], starts[0]) if texts else None
+            if start is None:  # XTREME skips questions whose answer sits in no sentence
+                continue
+            k = max((k for k, (begin, _) in enumerate(sentences) if begin <= start), default=0)
+            answer_sentences.setdefault(r["id"], []).append(f"{lang}-{p}-{k}")
+            queries.setdefault(lang, []).append({"kind": "query", "id": f"{lang}-{r['id']}", "text": r["question"],
+                                                 "qid": r["id"]})
+    for rows in queries.values():
+        for q in rows:
+            q["relevant"] = answer_sentences.get(q.pop("qid"), [])
+    return queries, pool
+
+
+# Formats that need every language at once (one candidate pool shared by all languages):
+# {language: loaded split} -> ({language: query rows}, pool rows).
+POOLED_FORMATS = {"xquad_r": lareqa_rows}
+
+
 # --- reading prepared data --------------------------------------------------------------------
-def prepared_path(dataset: str, split: str, lang: str, root: Path = PREPARED) -> Path:
-    return root / dataset / f"{split}-{lang}.jsonl"
+def task_dir(task: str, root: Path = PREPARED) -> Path:
+    return root / task
 
 
-def load_prepared(dataset: str, split: str, lang: str, root: Path = PREPARED) -> list[dict]:
-    path = prepared_path(dataset, split, lang, root)
+def eval_path(task: str, split: str, lang: str, root: Path = PREPARED) -> Path:
+    return task_dir(task, root) / "eval" / f"{split}-{lang}.jsonl"
+
+
+def load_rows(path: Path) -> list[dict]:
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run `dvc repro prepare@{dataset}`")
+        raise FileNotFoundError(f"{path} is missing: run `dvc repro` (the prepare stages write it)")
     return read_jsonl(path)
 
 
-def prepared_meta(dataset: str, root: Path = PREPARED) -> dict:
-    return json.loads((root / dataset / "meta.json").read_text())
+def load_train(task_dir_name: str, part: str, root: Path = PREPARED) -> list[dict]:
+    """English training ('train') or early-stopping ('dev') rows of a prepared task."""
+    return load_rows(task_dir(task_dir_name, root) / f"{part}.jsonl")
 
 
-def eval_sets(dataset: str, languages, root: Path = PREPARED) -> list[tuple[str, str]]:
-    """The (split, lang) evaluation files a prepared dataset has, among `languages`."""
-    counts = prepared_meta(dataset, root)["counts"]
+def load_eval(task: str, split: str, lang: str, root: Path = PREPARED) -> list[dict]:
+    return load_rows(eval_path(task, split, lang, root))
+
+
+def load_pool(task: str, split: str, root: Path = PREPARED) -> list[dict]:
+    return load_rows(task_dir(task, root) / "eval" / f"{split}-pool.jsonl")
+
+
+def prepared_meta(task: str, root: Path = PREPARED) -> dict:
+    path = task_dir(task, root) / "meta.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `dvc repro` (the prepare stages write it)")
+    return json.loads(path.read_text())
+
+
+def write_skipped(out: Path, meta: dict) -> bool:
+    """A task the prepare stage skipped (outside the benchmark, or `none`): record why, return True."""
+    if "skipped" not in meta:
+        return False
+    with atomic_dir(out) as tmp:
+        (tmp / "skipped.json").write_text(json.dumps({"skipped": meta["skipped"]}) + "\n")
+    print(f"{out}: skipped ({meta['skipped']})")
+    return True
+
+
+def eval_sets(task: str, languages, root: Path = PREPARED) -> list[tuple[str, str]]:
+    """The (split, lang) evaluation files a prepared task has, among `languages`."""
+    counts = prepared_meta(task, root)["counts"].get("eval", {})
     return [(split, lang) for split in ("dev", "test") for lang in languages if lang in counts.get(split, {})]

@@ -26,13 +26,16 @@ def main(task: str, arm: str) -> None:
         tp = params.group("intermediate_train")
         hp = tp.for_task(task)
         spec = tasks.INTERMEDIATE_TASKS[task]
-        meta = data.prepared_meta(spec.dataset)
+        meta = data.prepared_meta(data.INTERMEDIATE_DIR)
+        if meta.get("task") != task:  # the stage's deps make this impossible under dvc repro
+            raise RuntimeError(f"data/prepared/{data.INTERMEDIATE_DIR} holds '{meta.get('task')}', not '{task}': "
+                               f"run `dvc repro prepare_intermediate`")
         training.setup(params.seed, tp.torch_threads)
         model = modeling.TaskModel(encoder, spec.type, n_labels=len(meta["labels"]))
-        train_rows = data.load_prepared(spec.dataset, "train", "en")
-        dev_rows = data.load_prepared(spec.dataset, "dev", "en")
+        train_rows = data.load_train(data.INTERMEDIATE_DIR, "train")
+        dev_rows = data.load_train(data.INTERMEDIATE_DIR, "dev")
         log = training.train(model, spec.type, train_rows, dev_rows, tokenizer, tp, hp, params.seed,
-                             labels=tuple(meta["labels"]))
+                             labels=tuple(meta["labels"]), no_answer=spec.no_answer)
         encoder = model.encoder
         best = next(r for r in log if r["best"])  # the weights training.train restored
         info.update({"train_examples": len(train_rows), "hparams": vars(hp), "log": log,

@@ -45,6 +45,8 @@ def normalize_answer(s: str) -> str:
 
 def _f1(pred: str, gold: str) -> float:
     p, g = normalize_answer(pred).split(), normalize_answer(gold).split()
+    if not p or not g:  # SQuAD v2: the empty answer matches only the empty answer
+        return float(p == g)
     common = Counter(p) & Counter(g)
     same = sum(common.values())
     if same == 0:
@@ -55,13 +57,15 @@ def _f1(pred: str, gold: str) -> float:
 
 def squad(gold: dict[str, list[str]], pred: dict[str, str]) -> dict[str, float]:
     """Exact match and F1, each the max over a question's gold answers, averaged over questions.
-    A question with no prediction counts 0 (as the official script does)."""
+    A question with no prediction counts 0 (as the official script does). An unanswerable
+    question (SQuAD v2: no gold answer) has the empty string as its only answer."""
     if not gold:
         raise ValueError("no questions to score")
     em = f1 = 0.0
     for qid, answers in gold.items():
         if qid not in pred:
             continue
+        answers = [a for a in answers if normalize_answer(a)] or [""]
         em += max(float(normalize_answer(pred[qid]) == normalize_answer(a)) for a in answers)
         f1 += max(_f1(pred[qid], a) for a in answers)
     return {"exact_match": em / len(gold), "f1": f1 / len(gold)}

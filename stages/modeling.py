@@ -127,6 +127,8 @@ class TaskModel(nn.Module):
         hidden = encoder.config.hidden_size
         if task_type == "classification":
             self.head = ClassificationHead(hidden, n_labels)
+        elif task_type == "multiple_choice":  # one score per (context, choice) pair
+            self.head = ClassificationHead(hidden, 1)
         elif task_type == "tagging":
             self.head = TaggingHead(hidden, n_labels)
         elif task_type == "qa":
@@ -134,11 +136,14 @@ class TaskModel(nn.Module):
         else:
             raise ValueError(f"no trainable head for task type '{task_type}'")
 
-    def forward(self, input_ids, attention_mask, labels=None, start_positions=None, end_positions=None):
+    def forward(self, input_ids, attention_mask, labels=None, start_positions=None, end_positions=None,
+                n_choices=None):
         h = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         out = self.head(h)
+        if self.task_type == "multiple_choice":
+            out = out.view(-1, n_choices)  # (rows, choices)
         loss = None
-        if self.task_type == "classification" and labels is not None:
+        if self.task_type in ("classification", "multiple_choice") and labels is not None:
             loss = nn.functional.cross_entropy(out, labels)
         elif self.task_type == "tagging" and labels is not None:
             loss = nn.functional.cross_entropy(out.flatten(0, 1), labels.flatten(), ignore_index=-100)

@@ -1,9 +1,14 @@
-"""Stage `prepare@<dataset>`: load one dataset's source and write its canonical rows.
+"""Stages `prepare@<target>` and `prepare_intermediate`: load a task's sources, write canonical rows.
 
-data/prepared/<dataset>/<split>-<lang>.jsonl for every split and language the dataset has in this
-profile (English-only training data: zero-shot transfer never trains on other languages), plus
-meta.json: type, label names, source repo/config/revision (and the commit a Hub load resolved to),
-row counts and dropped rows with the reason.
+data/prepared/<target>/ (or data/prepared/intermediate/ for the task named by the `intermediate`
+param): train.jsonl and dev.jsonl (English training and early-stopping data: zero-shot transfer never
+trains on other languages), eval/<split>-<lang>.jsonl for every evaluation split and language of the
+active benchmark in this profile, and meta.json (type, label names, every source with its revision
+and the commit a Hub load resolved to, row counts, dropped rows with the reason).
+
+A listed target outside the active benchmark, and `intermediate: none`, are *skipped*: meta.json
+says so and the stages downstream skip too. Only this stage reads the `benchmark` param, so
+switching benchmarks reruns downstream stages only where the prepared data actually changed.
 """
 from __future__ import annotations
 
@@ -13,46 +18,137 @@ from pathlib import Path
 from stages import config, data, tasks
 
 
-def split_languages(dataset: tasks.Dataset, split: str, profile: str) -> list[str]:
-    langs = dataset.languages_for(profile)
-    if split == "train":
-        langs = tuple(l for l in langs if l in dataset.train_languages)
-    missing = dataset.missing.get(split, ()) if profile == "paper" else ()
-    return [l for l in langs if l not in missing]
+class Loader:
+    """Loads one source for the active profile: the embedded world (tiny), the Hub or a local mirror
+    (paper), or the CCGbank directory."""
+
+    def __init__(self, params: config.Params):
+        dp = params.group("data")
+        self.profile = params.profile
+        self.ccgbank = dp.ccgbank
+        if self.profile == "tiny":
+            self.local_hub, self.revisions = data.WORLD_HUB, {}
+        else:
+            self.local_hub = Path(dp.local_hub) if dp.local_hub else None
+            self.revisions = dict(dp.revisions or {})
+        self.provenance: list[dict] = []
+
+    def revision(self, source: tasks.Source) -> str:
+        if self.profile == "tiny":
+            return "embedded-world"
+        return self.revisions.get(source.repo, source.revision)
+
+    def rows(self, task: tasks.Task, source: tasks.Source, lang: str) -> tuple[list[dict], dict]:
+        if source.repo == tasks.CCGBANK:
+            rows = data.load_ccgbank(self.ccgbank, source.split)
+            self.provenance.append({"source": source.label, "path": str(self.ccgbank)})
+            return rows, {}
+        ds = self.dataset(source, lang)
+        return data.normalize(task, source, ds, lang, self.profile)
+
+    def dataset(self, source: tasks.Source, lang: str):
+        config_name = data.config_name(source, lang, self.profile)
+        revision = self.revision(source)
+        ds = data.load_source(source.repo, config_name, source.split, local_hub=self.local_hub, revision=revision)
+        record = {"repo": source.repo, "config": config_name, "split": source.split, "revision": revision}
+        if self.local_hub is not None:
+            record["local_hub"] = str(self.local_hub)
+        else:
+            record["resolved"] = data.resolved_revision(ds)
+        if record not in self.provenance:
+            self.provenance.append(record)
+        return ds
 
 
-def main(name: str) -> None:
+def interleave(parts: list[list[dict]]) -> list[dict]:
+    """Merge several sources proportionally (row k of a source of n rows sits at (k + 0.5) / n), so
+    the first N rows of ANLI+'s dev (early stopping) mix all five sources. Deterministic, no RNG."""
+    keyed = [((k + 0.5) / len(rows), i, row) for i, rows in enumerate(parts) for k, row in enumerate(rows)]
+    return [row for _, _, row in sorted(keyed, key=lambda x: (x[0], x[1]))]
+
+
+def english(loader: Loader, task: tasks.Task, sources, dropped: dict, part: str) -> list[dict]:
+    parts = []
+    for i, source in enumerate(sources):
+        rows, why = loader.rows(task, source, "en")
+        if len(sources) > 1:  # ids are unique within a source only
+            for r in rows:
+                r["id"] = f"{source.repo}:{source.split}:{r['id']}"
+        if why:
+            dropped.setdefault(part, {})[source.label] = why
+        parts.append(rows)
+    return interleave(parts)
+
+
+def main(name: str | None = None, intermediate: bool = False) -> None:
     params = config.load()
-    dataset = tasks.DATASETS[config.check_name("dataset", name, tasks.DATASETS)]
-    dp = params.group("data")
-    profile = params.profile
-    if profile == "tiny":
-        local_hub, revision = data.WORLD_HUB, "embedded-world"
-    else:
-        local_hub = Path(dp.local_hub) if dp.local_hub else None
-        revision = (dp.revisions or {}).get(dataset.source.repo, "main")
+    name = params.intermediate if intermediate else name
+    out = data.PREPARED / (data.INTERMEDIATE_DIR if intermediate else name)
+    meta: dict = {"task": name, "profile": params.profile}
+    skip = None
+    if name == tasks.NO_INTERMEDIATE:
+        skip = "no intermediate task (the baseline arm)"
+    elif not intermediate and name not in params.active_targets:
+        skip = f"not a target of benchmark {params.benchmark}"
+    if skip:
+        with data.atomic_dir(out) as tmp:
+            (tmp / "meta.json").write_text(json.dumps({**meta, "skipped": skip}, indent=2) + "\n")
+        print(f"prepare {name}: skipped ({skip})")
+        return
 
-    meta = {"dataset": dataset.name, "type": dataset.type, "labels": list(dataset.labels),
-            "profile": profile, "source": {"repo": dataset.source.repo, "config": dataset.source.config,
-                                           "revision": revision, "local_hub": str(local_hub) if local_hub else None,
-                                           "resolved": {}},
-            "counts": {}, "dropped": {}}
-    out = data.PREPARED / dataset.name
+    task = tasks.TASKS[name]
+    dp = params.group("data")
+    loader = Loader(params)
+    meta.update({"type": task.type, "retrieval": task.retrieval, "no_answer": task.no_answer,
+                 "counts": {}, "dropped": {}})
     with data.atomic_dir(out) as tmp:
-        for split, source_split in dataset.source.splits.items():
-            for lang in split_languages(dataset, split, profile):
-                config_name = data.config_name(dataset, lang, profile)
-                ds = data.load_source(dataset.source.repo, config_name, source_split,
-                                      local_hub=local_hub, revision=revision)
-                if local_hub is None:
-                    meta["source"]["resolved"][config_name] = data.resolved_revision(ds)
-                rows, dropped = data.normalize(dataset, ds, f"{dataset.source.repo}:{config_name}:{source_split}")
-                if split == "train" and dp.max_train_examples is not None:
-                    rows = rows[:dp.max_train_examples]
-                n = data.write_jsonl(tmp / f"{split}-{lang}.jsonl", rows)
-                meta["counts"].setdefault(split, {})[lang] = n
-                if dropped:
-                    meta["dropped"].setdefault(split, {})[lang] = dropped
+        if task.train:
+            train = english(loader, task, task.train, meta["dropped"], "train")
+            if dp.max_train_examples is not None:
+                train = train[:dp.max_train_examples]
+            dev = english(loader, task, task.dev, meta["dropped"], "dev")
+            meta["counts"]["train"] = data.write_jsonl(tmp / "train.jsonl", train)
+            meta["counts"]["dev"] = data.write_jsonl(tmp / "dev.jsonl", dev)
+            labels = task.labels if task.labels is not None else tuple(
+                sorted({t for r in train + dev for t in r["tags"]}))  # CCG: the supertags seen
+            meta["labels"] = list(labels)
+        else:
+            meta["labels"] = []
+        if not intermediate:
+            meta["languages"] = list(task.languages_for(params.profile, params.benchmark))
+            write_eval(loader, task, params, tmp, meta)
+        meta["sources"] = loader.provenance
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-    total = sum(n for split in meta["counts"].values() for n in split.values())
-    print(f"prepare {dataset.name}: {total} rows in {sum(len(s) for s in meta['counts'].values())} files -> {out}")
+    counts = meta["counts"]
+    n_eval = sum(n for split in counts.get("eval", {}).values() for n in split.values())
+    print(f"prepare {name}: train {counts.get('train', 0)}, dev {counts.get('dev', 0)}, "
+          f"eval {n_eval} rows in {sum(len(s) for s in counts.get('eval', {}).values())} files -> {out}")
+
+
+def write_eval(loader: Loader, task: tasks.Task, params: config.Params, tmp: Path, meta: dict) -> None:
+    counts = meta["counts"].setdefault("eval", {})
+    for split in task.eval:
+        pooled: dict[str, object] = {}
+        for lang in meta["languages"]:
+            source = task.eval_source(split, lang, params.profile)
+            if source is None:  # e.g. UD-POS kk/th/tl/yo have no dev data
+                continue
+            if source.format in data.POOLED_FORMATS:
+                pooled[lang] = loader.dataset(source, lang)
+                continue
+            rows, dropped = loader.rows(task, source, lang)
+            if dropped:
+                meta["dropped"].setdefault(split, {})[lang] = dropped
+            if not rows:  # e.g. a test split whose gold labels the source blanks: nothing to score
+                print(f"prepare {task.name}: {split}-{lang} has no labeled rows ({dropped}); not evaluated")
+                continue
+            counts.setdefault(split, {})[lang] = data.write_jsonl(tmp / "eval" / f"{split}-{lang}.jsonl", rows)
+        pool = None
+        if pooled:  # LAReQA: the relevant candidates of a question span every language
+            queries, pool = data.POOLED_FORMATS[task.eval[split].format](pooled)
+            for lang, rows in queries.items():
+                counts.setdefault(split, {})[lang] = data.write_jsonl(tmp / "eval" / f"{split}-{lang}.jsonl", rows)
+        elif task.pool is not None:  # Mewsli-X: one candidate set for every split and language
+            pool, _ = loader.rows(task, task.pool, "en")
+        if pool is not None:
+            meta["counts"].setdefault("pool", {})[split] = data.write_jsonl(tmp / "eval" / f"{split}-pool.jsonl", pool)

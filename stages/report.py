@@ -52,7 +52,7 @@ def render(params: config.Params, summary: dict, scores: dict) -> str:
         block_start_string="<%", block_end_string="%>", variable_start_string="<<", variable_end_string=">>",
         comment_start_string="<#", comment_end_string="#>", trim_blocks=True, lstrip_blocks=True)
     env.filters["tex"] = tex
-    targets = params.targets
+    targets = params.active_targets
     used = scores["split_used"]
     detail = scores["scores"]
     columns = {t: [c for c in detail["intermediate"][t][used[t]][next(iter(detail["intermediate"][t][used[t]]))]
@@ -63,6 +63,7 @@ def render(params: config.Params, summary: dict, scores: dict) -> str:
              else f"tiny XLM-R from scratch ({info.get('parameters', 0):,} parameters)")
     context = dict(
         profile=params.profile, intermediate=params.intermediate, targets=targets, eval_split=params.eval_split,
+        benchmark=params.benchmark, benchmark_size=len(tasks.BENCHMARK_TARGETS[params.benchmark]),
         seed=params.seed, commit=git_commit(), date=dt.date.today().isoformat(), model=model,
         model_size=f"{info.get('parameters', 0) / 1e6:.1f}M-parameter",
         world_languages=", ".join(f"{l.name} ({c})" for c, l in tasks.WORLD_LANGUAGES.items() if c != "en"),

@@ -1,43 +1,97 @@
-"""Stage `retrieve@<arm>-<target>`: targets with no training data (Tatoeba here).
+"""Stage `retrieve@<arm>-<target>`: the targets with no training data of their own.
 
 No fine-tuning: the arm's encoder embeds sentences (hidden_states[layer], mean-pooled by default;
-paper.md §2b: XLM-R large's "layer 13" = hidden_states[14]) and each non-English sentence is
-matched to its nearest English sentence by cosine similarity. The candidate pool is every English
-sentence of the set; the predicted index is written one per line, as XTREME's leaderboard expects:
-  data/predictions/<arm>/<target>/test-<lang>.tsv
+paper.md §2b: XLM-R large's "layer 13" = hidden_states[14]) and the algorithms of
+stages/retrieval.py (XTREME's) do the rest, one kind per target:
+  bitext   Tatoeba: each English sentence's nearest non-English sentence by cosine (XTREME indexes
+           the non-English side and queries with English); predictions are candidate indices,
+           one per line: <split>-<lang>.tsv
+  mining   BUCC: ratio-margin k-NN mining (k=4, both directions), a score threshold tuned on dev
+           gold to maximize F1 and applied to test; predictions are `src_id<TAB>tgt_id` lines
+  ranking  LAReQA, Mewsli-X: the top 20 of a candidate pool shared by all languages;
+           predictions are {query id: [candidate ids, best first]}: <split>-<lang>.json
+plus retrieval_log.json (layer, pooling, thresholds, sizes).
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from stages import config, data, modeling, tasks
+from stages import config, data, modeling, retrieval, tasks
+
+TOP_K = 20  # mAP@20 (LAReQA, Mewsli-X)
 
 
-def nearest(src, tgt) -> list[int]:
-    import torch
-    src = torch.nn.functional.normalize(src, dim=-1)
-    tgt = torch.nn.functional.normalize(tgt, dim=-1)
-    return (src @ tgt.T).argmax(-1).tolist()
+def split_rows(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    return [r for r in rows if r["kind"] == "query"], [r for r in rows if r["kind"] == "candidate"]
 
 
 def main(task: str, arm: str) -> None:
     import torch
 
     params = config.load()
+    out = Path("data/predictions") / arm / task
+    meta = data.prepared_meta(task)
+    if data.write_skipped(out, meta):
+        return
     rp = params.group("retrieval")
     torch.set_num_threads(rp.torch_threads)
     target = tasks.TARGETS[task]
     encoder_dir = Path("models/intermediate") / arm
     tokenizer = modeling.load_tokenizer(encoder_dir)
     encoder = modeling.load_encoder(encoder_dir)
-    out = Path("data/predictions") / arm / task
 
-    def vectors(sentences):
-        return modeling.embed(encoder, tokenizer, sentences, rp.layer, rp.pooling, rp.max_seq_length, rp.batch_size)
+    def vectors(rows):
+        return modeling.embed(encoder, tokenizer, [r["text"] for r in rows], rp.layer, rp.pooling,
+                              rp.max_seq_length, rp.batch_size)
 
+    languages = [l for l in meta["languages"] if params.languages is None or l in params.languages]
+    sets = data.eval_sets(task, languages)
+    log = {"arm": arm, "target": task, "kind": target.retrieval, "layer": rp.layer, "pooling": rp.pooling,
+           "max_seq_length": rp.max_seq_length, "sizes": {}}
     with data.atomic_dir(out) as tmp:
-        for split, lang in data.eval_sets(target.dataset, params.target_languages(task)):
-            rows = data.load_prepared(target.dataset, split, lang)
-            pred = nearest(vectors([r["src"] for r in rows]), vectors([r["tgt"] for r in rows]))
-            (tmp / f"{split}-{lang}.tsv").write_text("".join(f"{i}\n" for i in pred))
-    print(f"retrieve {arm}/{task}: layer {rp.layer}, {rp.pooling} pooling -> {out}")
+        if target.retrieval == "bitext":
+            for split, lang in sets:
+                queries, candidates = split_rows(data.load_eval(task, split, lang))
+                pred = retrieval.nearest_neighbours(vectors(queries), vectors(candidates))
+                (tmp / f"{split}-{lang}.tsv").write_text("".join(f"{i}\n" for i in pred))
+                log["sizes"][f"{split}-{lang}"] = [len(queries), len(candidates)]
+        elif target.retrieval == "mining":
+            log["thresholds"] = {}
+            for lang in languages:
+                mined = {}
+                for split in ("dev", "test"):
+                    if (split, lang) not in sets:
+                        continue
+                    queries, candidates = split_rows(data.load_eval(task, split, lang))
+                    mined[split] = (retrieval.mine_bucc(
+                        vectors(queries), vectors(candidates), [q["id"] for q in queries],
+                        [c["id"] for c in candidates], [q["text"] for q in queries],
+                        [c["text"] for c in candidates], k=4), queries)
+                    log["sizes"][f"{split}-{lang}"] = [len(queries), len(candidates)]
+                if "dev" not in mined:
+                    raise RuntimeError(f"{task} {lang}: no dev split to tune the mining threshold on")
+                dev_candidates, dev_queries = mined["dev"]
+                gold = {(q["id"], t) for q in dev_queries for t in q["relevant"]}
+                threshold = retrieval.tune_threshold(dev_candidates, gold)
+                log["thresholds"][lang] = threshold
+                for split, (candidates, _) in mined.items():
+                    pairs = sorted(retrieval.apply_threshold(candidates, threshold))
+                    (tmp / f"{split}-{lang}.tsv").write_text("".join(f"{s}\t{t}\n" for s, t in pairs))
+        elif target.retrieval == "ranking":
+            for split in ("dev", "test"):
+                langs = [lang for s, lang in sets if s == split]
+                if not langs:
+                    continue
+                pool = data.load_pool(task, split)
+                pool_vectors, pool_ids = vectors(pool), [c["id"] for c in pool]
+                for lang in langs:
+                    queries, _ = split_rows(data.load_eval(task, split, lang))
+                    ranked = retrieval.rank(vectors(queries), pool_vectors, pool_ids, k=TOP_K)
+                    (tmp / f"{split}-{lang}.json").write_text(json.dumps(
+                        {q["id"]: r for q, r in zip(queries, ranked)}, ensure_ascii=False) + "\n", encoding="utf-8")
+                    log["sizes"][f"{split}-{lang}"] = [len(queries), len(pool)]
+        else:
+            raise ValueError(f"no retrieval procedure for '{target.retrieval}'")
+        (tmp / "retrieval_log.json").write_text(json.dumps(log, indent=2) + "\n")
+    print(f"retrieve {arm}/{task} ({target.retrieval}): layer {rp.layer}, {rp.pooling} pooling -> {out}")

@@ -33,6 +33,16 @@ def featurize(task_type: str, rows: list[dict], tokenizer, hp, labels=()) -> lis
                         max_length=hp.max_seq_length)
         for i, r in enumerate(rows):
             feats.append({"input_ids": enc["input_ids"][i], "labels": label_id[r["label"]], "example": i})
+    elif task_type == "multiple_choice":
+        # Each choice is scored as a pair (context + question, choice); the head ranks the pairs.
+        firsts = [" ".join(x for x in (r["context"], r["question"]) if x) for r in rows]
+        enc = tokenizer([firsts[i] for i, r in enumerate(rows) for _ in r["choices"]],
+                        [c for r in rows for c in r["choices"]], truncation=True, max_length=hp.max_seq_length)
+        k = 0
+        for i, r in enumerate(rows):
+            n = len(r["choices"])
+            feats.append({"choice_ids": enc["input_ids"][k:k + n], "labels": r["label"], "example": i})
+            k += n
     elif task_type == "tagging":
         enc = tokenizer([r["tokens"] for r in rows], is_split_into_words=True, truncation=True,
                         max_length=hp.max_seq_length)
@@ -67,13 +77,22 @@ def featurize(task_type: str, rows: list[dict], tokenizer, hp, labels=()) -> lis
 
 
 def collate(feats: list[dict], pad_id: int) -> dict:
-    width = max(len(f["input_ids"]) for f in feats)
-    ids = torch.full((len(feats), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(feats), width), dtype=torch.long)
-    for i, f in enumerate(feats):
-        ids[i, :len(f["input_ids"])] = torch.tensor(f["input_ids"])
-        mask[i, :len(f["input_ids"])] = 1
+    if "choice_ids" in feats[0]:  # multiple choice: every (row, choice) pair is one sequence
+        n = len(feats[0]["choice_ids"])
+        if any(len(f["choice_ids"]) != n for f in feats):
+            raise ValueError("multiple-choice rows of one task must have the same number of choices")
+        sequences = [ids for f in feats for ids in f["choice_ids"]]
+    else:
+        n, sequences = None, [f["input_ids"] for f in feats]
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for i, s in enumerate(sequences):
+        ids[i, :len(s)] = torch.tensor(s)
+        mask[i, :len(s)] = 1
     batch = {"input_ids": ids, "attention_mask": mask}
+    if n is not None:
+        batch["n_choices"] = n
     if "labels" in feats[0]:
         if isinstance(feats[0]["labels"], list):
             labels = torch.full((len(feats), width), -100, dtype=torch.long)
@@ -89,16 +108,20 @@ def collate(feats: list[dict], pad_id: int) -> dict:
 
 
 # --- prediction -------------------------------------------------------------------------------
-def predict(model, task_type: str, rows: list[dict], tokenizer, hp, labels=(), batch_size: int = 128) -> list:
-    """One prediction per row: a label name, a list of tag names, or an answer string."""
+def predict(model, task_type: str, rows: list[dict], tokenizer, hp, labels=(), batch_size: int = 128,
+            no_answer: bool = False) -> list:
+    """One prediction per row: a label name, a choice index, a list of tag names, or an answer
+    string ('' = no answer, only when the task has unanswerable questions)."""
     feats = featurize(task_type, rows, tokenizer, hp, labels)
     model.eval()
     outs = []
+    if task_type == "multiple_choice" and feats:  # batch_size counts sequences: a row has several
+        batch_size = max(1, batch_size // len(feats[0]["choice_ids"]))
     with torch.no_grad():
         for i in range(0, len(feats), batch_size):
             chunk = feats[i:i + batch_size]
             batch = collate(chunk, tokenizer.pad_token_id)
-            _, out = model(batch["input_ids"], batch["attention_mask"])
+            _, out = model(batch["input_ids"], batch["attention_mask"], n_choices=batch.get("n_choices"))
             if task_type == "qa":
                 outs.extend(zip(out[0].tolist(), out[1].tolist()))
             else:
@@ -106,10 +129,13 @@ def predict(model, task_type: str, rows: list[dict], tokenizer, hp, labels=(), b
     model.train()
     if task_type == "classification":
         return [labels[k] for k in outs]
+    if task_type == "multiple_choice":
+        return outs
     if task_type == "tagging":
+        fallback = next((t for t in ("O", "X") if t in labels), labels[0])
         preds = []
         for f, row, out in zip(feats, rows, outs):  # one feature per row for tagging
-            tags = ["X"] * len(row["tokens"])  # words cut by max_seq_length get the catch-all tag
+            tags = [fallback] * len(row["tokens"])  # words cut by max_seq_length get the catch-all tag
             prev = None
             for k, w in enumerate(f["word_ids"]):
                 if w is not None and w != prev:
@@ -117,9 +143,13 @@ def predict(model, task_type: str, rows: list[dict], tokenizer, hp, labels=(), b
                 prev = w
             preds.append(tags)
         return preds
-    # QA: best span over all windows of a row, start <= end, within the context, bounded length
+    # QA: best span over all windows of a row, start <= end, within the context, bounded length.
+    # SQuAD v2: the null answer scores start+end logits at <s>; the lowest over a row's windows
+    # competes with the best span (threshold 0, as HF's run_qa with version_2_with_negative).
     best = [(-math.inf, "") for _ in rows]
+    null = [math.inf for _ in rows]
     for f, (start_logits, end_logits) in zip(feats, outs):
+        null[f["example"]] = min(null[f["example"]], start_logits[0] + end_logits[0])
         ctx = [k for k, o in enumerate(f["offsets"]) if o is not None]
         if not ctx:
             continue
@@ -132,12 +162,14 @@ def predict(model, task_type: str, rows: list[dict], tokenizer, hp, labels=(), b
                     if score > best[f["example"]][0]:
                         context = rows[f["example"]]["context"]
                         best[f["example"]] = (score, context[f["offsets"][s][0]:f["offsets"][e][1]])
+    if no_answer:
+        return ["" if n > score else text for (score, text), n in zip(best, null)]
     return [text for _, text in best]
 
 
 def dev_score(task_type: str, rows: list[dict], preds: list) -> float:
     """The early-stopping metric on English dev: accuracy, token accuracy, or (EM+F1)/2."""
-    if task_type == "classification":
+    if task_type in ("classification", "multiple_choice"):
         return metrics.accuracy([r["label"] for r in rows], preds)
     if task_type == "tagging":
         return metrics.token_accuracy([r["tags"] for r in rows], preds)
@@ -148,7 +180,7 @@ def dev_score(task_type: str, rows: list[dict], preds: list) -> float:
 
 # --- training ---------------------------------------------------------------------------------
 def train(model, task_type: str, train_rows: list[dict], dev_rows: list[dict], tokenizer, tp, hp,
-          seed: int, labels=()) -> list[dict]:
+          seed: int, labels=(), no_answer: bool = False) -> list[dict]:
     """Train in place; restore the weights with the best early-stopping dev score. Returns the log."""
     feats = featurize(task_type, train_rows, tokenizer, hp, labels)
     dev_rows = dev_rows[:tp.early_stopping_examples]
@@ -180,7 +212,8 @@ def train(model, task_type: str, train_rows: list[dict], dev_rows: list[dict], t
             running.append(loss.item())
             step += 1
             if step % tp.eval_every == 0 or step == total:
-                score = dev_score(task_type, dev_rows, predict(model, task_type, dev_rows, tokenizer, hp, labels))
+                preds = predict(model, task_type, dev_rows, tokenizer, hp, labels, tp.eval_batch_size, no_answer)
+                score = dev_score(task_type, dev_rows, preds)
                 log.append({"step": step, "loss": sum(running) / len(running), "dev_score": score,
                             "seconds": round(time.time() - t0, 1)})
                 running = []

@@ -16,7 +16,9 @@ code-switched (English words mixed in), the kind of anchor real web corpora carr
 Outputs, under data/world/:
   corpus/<code>.txt                        plain-text pretraining corpus per language
   hub/<owner>/<repo>/<config>/<split>-00000-of-00001.parquet
-                                            task data in the Hub repos' exact layouts and features
+                                            every task's data in its Hub repo's exact layout and
+                                            features (stages/twins.py)
+  ccgbank/data/AUTO/<section>/wsj_*.auto   CCG supertagging data in CCGbank's format
   world.json                               languages, grammar settings and sizes
 
 Deterministic: every random choice comes from random.Random seeded by (world seed, purpose).
@@ -43,6 +45,9 @@ PLACES = ["garden", "market", "river", "school", "forest", "city", "kitchen", "v
           "park", "station", "harbor", "library"]
 NAMES = ["Maria", "Omar", "Lena", "Kenji", "Ana", "Ivan", "Sara", "Tomas", "Amir", "Nadia",
          "Pablo", "Mei", "Jonas", "Fatima", "Elena", "Kofi"]
+SURNAMES = ["Lopez", "Haddad", "Novak", "Sato", "Okafor", "Berg", "Costa", "Weiss"]
+ORGS = ["Acme Bank", "Nova Group", "Red Star", "Delta Mills", "Union Press", "Atlas"]   # named entities: ORG
+CITIES = ["Lima", "Oslo", "Dakar", "Kyoto", "Port Ellis", "San Mora", "Vela"]          # named entities: LOC
 ADJ_PAIRS = [("big", "small"), ("old", "young"), ("happy", "sad"), ("hot", "cold"),
              ("fast", "slow"), ("rich", "poor"), ("clean", "dirty"), ("new", "broken")]
 COLORS = ["red", "green", "blue", "white", "black", "yellow"]
@@ -135,7 +140,12 @@ def build_lexicon(code: str, seed: int, loanword_share: float) -> dict[str, str]
 # --- frames: language-independent meaning -----------------------------------------------------
 def _np(rng: random.Random, cls: str, allow_plural=True, allow_pron=False) -> dict:
     if cls == "P" and rng.random() < 0.3:
-        return {"name": rng.choice(NAMES)}
+        name = rng.choice(NAMES) + (f" {rng.choice(SURNAMES)}" if rng.random() < 0.3 else "")
+        return {"name": name, "ent": "PER"}
+    if cls == "P" and rng.random() < 0.06:
+        return {"name": rng.choice(ORGS), "ent": "ORG"}
+    if cls == "L" and rng.random() < 0.25:
+        return {"name": rng.choice(CITIES), "ent": "LOC"}
     if cls == "P" and allow_pron and rng.random() < 0.1:
         return {"pron": rng.choice(["he", "she"])}
     noun = rng.choice(CLASSES[cls])
@@ -178,10 +188,9 @@ class Renderer:
         return self.word(noun) + affix if self.g.plural == "suffix" else affix + self.word(noun)
 
     def np(self, np: dict) -> list[tuple[str, str]]:
-        if "name" in np:
-            name = np["name"]
-            return [("".join(GREEK.get(ch, ch) for ch in name.lower()).capitalize()
-                     if self.g.script == "greek" else name, "PROPN")]
+        if "name" in np:  # names are shared across languages (transliterated in Greek script)
+            return [("".join(GREEK.get(ch, ch) for ch in part.lower()).capitalize()
+                     if self.g.script == "greek" else part, "PROPN") for part in np["name"].split()]
         if "pron" in np:
             return [(self.word(np["pron"]), "PRON")]
         plural = "num" in np
@@ -211,8 +220,9 @@ class Renderer:
         out = [(self.word(verb), "VERB")]
         return [(self.word("not"), "PART")] + out if frame["neg"] else out
 
-    def clause(self, frame: dict, skip: str | None = None) -> list[tuple[str, str, str]]:
-        """Tokens as (form, upos, role); `skip` drops one constituent (for questions)."""
+    def clause(self, frame: dict, skip: str | None = None, front_loc: bool = False) -> list[tuple[str, str, str]]:
+        """Tokens as (form, upos, role); `skip` drops one constituent (for questions); `front_loc`
+        puts the locative first (a meaning-preserving paraphrase)."""
         parts = {"S": [(w, t, "subj") for w, t in self.np(frame["subj"])],
                  "V": [(w, t, "verb") for w, t in self.verb_group(frame)],
                  "O": [(w, t, "obj") for w, t in self.np(frame["obj"])]}
@@ -224,13 +234,15 @@ class Renderer:
         if skip == "loc":
             loc = []
         order = self.g.order
+        if front_loc:
+            return loc + [tok for slot in order for tok in parts[slot]]
         if order == "SOV":  # locative before the verb, as in verb-final languages
             return parts["S"] + loc + parts["O"] + parts["V"]
         seq = [tok for slot in order for tok in parts[slot]]
         return seq + loc
 
-    def sentence(self, frame: dict) -> list[tuple[str, str, str]]:
-        return self.clause(frame) + [(".", "PUNCT", "punct")]
+    def sentence(self, frame: dict, front_loc: bool = False) -> list[tuple[str, str, str]]:
+        return self.clause(frame, front_loc=front_loc) + [(".", "PUNCT", "punct")]
 
     def question(self, frame: dict, ask: str) -> list[tuple[str, str, str]]:
         wh = {"subj": "who" if _is_person(frame["subj"]) else "what", "obj": "what", "loc": "where"}[ask]
@@ -248,6 +260,21 @@ class Renderer:
 
 def _is_person(np: dict) -> bool:
     return "name" in np or "pron" in np or np.get("noun") in PEOPLE
+
+
+def ner_tags(tokens, frame: dict) -> list[str]:
+    """PAN-X style BIO tags: a name's tokens get B-/I-<type> within its constituent (role)."""
+    nps = {"subj": frame["subj"], "obj": frame["obj"], "loc": frame.get("loc", {}).get("np", {})}
+    tags, prev_role = [], None
+    for form, upos, role in tokens:
+        ent = nps.get(role, {}).get("ent")
+        if upos == "PROPN" and ent:
+            tags.append(("I-" if prev_role == role else "B-") + ent)
+            prev_role = role
+        else:
+            tags.append("O")
+            prev_role = None
+    return tags
 
 
 def text_of(tokens) -> str:
@@ -339,31 +366,24 @@ def render_qa(r: Renderer, frames, i, ask):
     return context, text_of(r.question(frames[i], ask)), answer, start
 
 
-# --- writing in the Hub layouts ---------------------------------------------------------------
-def _write_parquet(rows: list[dict], features, path: Path) -> None:
-    import datasets  # heavy-ish import, only when writing
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    datasets.Dataset.from_list(rows, features=features).to_parquet(str(path))
-
-
 def hub_path(root: Path, repo: str, config: str, split: str) -> Path:
+    """Where the world writes one split of one config (the Hub's parquet layout)."""
     return root / "hub" / repo / config / f"{split}-00000-of-00001.parquet"
 
 
+# --- the world ---------------------------------------------------------------------------------
 def generate(out: Path, wp, languages=tasks.WORLD_LANGUAGES) -> dict:
-    """Write the whole world under `out` (a fresh directory). Returns the summary (world.json)."""
+    """Write the whole world under `out` (a fresh directory): the pretraining corpus, every task's
+    twin in its Hub layout (stages/twins.py) and the CCGbank-shaped directory. Returns world.json."""
     import datasets
-    from datasets import ClassLabel, Features, Sequence, Value
+
+    from stages import twins
 
     datasets.disable_progress_bars()
     seed = wp.seed
     lexicons = {code: build_lexicon(code, seed, wp.loanword_share) for code in languages}
     renderers = {code: Renderer(code, lexicons[code]) for code in languages}
-    en = renderers["en"]
-    others = [c for c in languages if c != "en"]
 
-    # corpus
     reverse = {code: {r.word(c): c for c in r.lex} for code, r in renderers.items()}
     for code, r in renderers.items():
         rng = rng_for(seed, "corpus", code)
@@ -377,115 +397,10 @@ def generate(out: Path, wp, languages=tasks.WORLD_LANGUAGES) -> dict:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    # NLI: MNLI (English intermediate / XNLI training data) and XNLI (parallel, every language)
-    nli_features = Features({"premise": Value("string"), "hypothesis": Value("string"),
-                             "label": ClassLabel(names=list(tasks.NLI_LABELS)), "idx": Value("int32")})
-    xnli_features = Features({"premise": Value("string"), "hypothesis": Value("string"),
-                              "label": ClassLabel(names=list(tasks.NLI_LABELS))})
-
-    def nli_frames(purpose, n):
-        rng = rng_for(seed, "nli", purpose)
-        return [(nli_pair(rng, tasks.NLI_LABELS[k % 3]), k % 3) for k in range(n)]
-
-    def nli_rows(r, items, with_idx, unlabeled=False):
-        rows = []
-        for k, ((p, h), label) in enumerate(items):
-            row = {"premise": text_of(r.sentence(p)), "hypothesis": text_of(r.sentence(h)),
-                   "label": -1 if unlabeled else label}
-            if with_idx:
-                row["idx"] = k
-            rows.append(row)
-        return rows
-
-    # Shuffle the label cycle so order carries no signal.
-    mnli_train = nli_frames("mnli-train", wp.mnli_train)
-    rng_for(seed, "shuffle", "mnli").shuffle(mnli_train)
-    mnli_splits = {"train": mnli_train, "validation_matched": nli_frames("mnli-dev-m", wp.mnli_dev),
-                   "validation_mismatched": nli_frames("mnli-dev-mm", wp.mnli_dev // 2),
-                   "test_matched": nli_frames("mnli-test-m", wp.mnli_dev // 2),
-                   "test_mismatched": nli_frames("mnli-test-mm", wp.mnli_dev // 2)}
-    for split, items in mnli_splits.items():
-        _write_parquet(nli_rows(en, items, True, unlabeled=split.startswith("test")), nli_features,
-                       hub_path(out, "nyu-mll/glue", "mnli", split))
-    xnli_eval = {"validation": nli_frames("xnli-dev", wp.eval_per_language),
-                 "test": nli_frames("xnli-test", wp.eval_per_language)}
-    for code, r in renderers.items():
-        # XNLI's train split is MNLI (English) or its machine translation (other languages).
-        _write_parquet(nli_rows(r, mnli_train, False), xnli_features,
-                       hub_path(out, "facebook/xnli", code, "train"))
-        for split, items in xnli_eval.items():
-            _write_parquet(nli_rows(r, items, False), xnli_features, hub_path(out, "facebook/xnli", code, split))
-
-    # QA: SQuAD v1.1 (English) and XQuAD (parallel, validation only)
-    squad_features = Features({"id": Value("string"), "title": Value("string"), "context": Value("string"),
-                               "question": Value("string"),
-                               "answers": Sequence({"text": Value("string"), "answer_start": Value("int32")})})
-
-    def qa_rows(r, purpose, n, multi_answer):
-        rng = rng_for(seed, "qa", purpose)
-        rows = []
-        for k in range(n):
-            frames, i, ask = qa_item(rng)
-            context, question, answer, start = render_qa(r, frames, i, ask)
-            texts, starts = [answer], [start]
-            if multi_answer:  # dev sets carry several annotators' answers; some omit the determiner
-                words = answer.split(" ")
-                if len(words) > 1 and rng.random() < 0.5:
-                    texts.append(" ".join(words[1:]))
-                    starts.append(start + len(words[0]) + 1)
-                texts.append(answer)
-                starts.append(start)
-            uid = hashlib.md5(f"{purpose}-{k}".encode()).hexdigest()[:24]
-            title = frames[0]["subj"].get("name", "Story")
-            rows.append({"id": uid, "title": title, "context": context, "question": question,
-                         "answers": {"text": texts, "answer_start": starts}})
-        return rows
-
-    _write_parquet(qa_rows(en, "squad-train", wp.squad_train, False), squad_features,
-                   hub_path(out, "rajpurkar/squad", "plain_text", "train"))
-    _write_parquet(qa_rows(en, "squad-dev", wp.squad_dev, True), squad_features,
-                   hub_path(out, "rajpurkar/squad", "plain_text", "validation"))
-    for code, r in renderers.items():
-        _write_parquet(qa_rows(r, "xquad", wp.eval_per_language, True), squad_features,
-                       hub_path(out, "google/xquad", f"xquad.{code}", "validation"))
-
-    # UD-POS (google/xtreme udpos.<Name>): English train/validation/test, others validation/test
-    pos_features = Features({"tokens": Sequence(Value("string")),
-                             "pos_tags": Sequence(ClassLabel(names=list(tasks.UPOS_TAGS)))})
-
-    def pos_rows(r, purpose, n):
-        rng = rng_for(seed, "pos", purpose)
-        rows = []
-        for _ in range(n):
-            f = random_frame(rng)
-            toks = r.question(f, rng.choice(["subj", "obj"])) if rng.random() < 0.15 else r.sentence(f)
-            rows.append({"tokens": [t[0] for t in toks], "pos_tags": [tasks.UPOS_TAGS.index(t[1]) for t in toks]})
-        return rows
-
-    for code, r in renderers.items():
-        config = f"udpos.{languages[code].name}"
-        splits = {"validation": "pos-dev", "test": "pos-test"}
-        if code == "en":
-            splits["train"] = "pos-train"
-        for split, purpose in splits.items():
-            n = wp.udpos_train if split == "train" else wp.eval_per_language
-            _write_parquet(pos_rows(r, purpose, n), pos_features, hub_path(out, "google/xtreme", config, split))
-
-    # Tatoeba (google/xtreme tatoeba.<iso3>): aligned pairs, raw lines keep their newline
-    tat_features = Features({"source_sentence": Value("string"), "target_sentence": Value("string"),
-                             "source_lang": Value("string"), "target_lang": Value("string")})
-    tat_rng = rng_for(seed, "tatoeba")
-    tat_frames = [random_frame(tat_rng) for _ in range(wp.eval_per_language)]
-    for code in others:
-        iso3 = languages[code].iso3
-        rows = [{"source_sentence": text_of(renderers[code].sentence(f)) + "\n",
-                 "target_sentence": text_of(en.sentence(f)) + "\n",
-                 "source_lang": iso3, "target_lang": "eng"} for f in tat_frames]
-        _write_parquet(rows, tat_features, hub_path(out, "google/xtreme", f"tatoeba.{iso3}", "validation"))
-
+    n_files = twins.write_all(out, wp, renderers, languages)
     summary = {"seed": seed, "params": asdict(wp) if hasattr(wp, "__dataclass_fields__") else dict(wp),
                "languages": {c: {**asdict(languages[c]), **asdict(GRAMMARS[c])} for c in languages},
-               "datasets_version": datasets.__version__}
+               "parquet_files": n_files, "datasets_version": datasets.__version__}
     (out / "world.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return summary
 

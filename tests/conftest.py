@@ -21,8 +21,7 @@ def in_repo(monkeypatch):
 def small_world_params():
     from stages.config import WorldParams
     return WorldParams(seed=7, corpus_sentences=300, code_switch_rate=0.15, loanword_share=0.08,
-                       mnli_train=300, mnli_dev=60, squad_train=120, squad_dev=40, udpos_train=120,
-                       eval_per_language=30)
+                       train_examples=240, dev_examples=60, eval_per_language=30)
 
 
 @pytest.fixture(scope="session")

@@ -40,19 +40,26 @@ def test_encoder_loading_is_strict(tiny_model_dir, tmp_path):
         modeling.load_encoder(tmp_path)
 
 
-def _train(tiny_model_dir, small_world, task_type, dataset, steps=60):
-    d = tasks.DATASETS[dataset]
-    split = "train"
-    cfg = data.config_name(d, "en", "tiny")
-    rows, _ = data.normalize(d, data.load_source(d.source.repo, cfg, d.source.splits[split],
-                                                 local_hub=small_world / "hub"), dataset)
+def _train(tiny_model_dir, small_world, task_type, name, steps=60):
+    task = tasks.TASKS[name]
+    source = task.train[0]
+    ds = data.load_source(source.repo, data.config_name(source, "en", "tiny"), source.split,
+                          local_hub=small_world / "hub")
+    rows, _ = data.normalize(task, source, ds, "en", "tiny")
+    labels = task.labels or ()
     tok = modeling.load_tokenizer(tiny_model_dir)
     training.setup(0, 2)
-    model = modeling.TaskModel(modeling.load_encoder(tiny_model_dir), task_type, n_labels=len(d.labels))
+    model = modeling.TaskModel(modeling.load_encoder(tiny_model_dir), task_type, n_labels=len(labels))
     tp = config.TrainParams(lr=1e-3, warmup_ratio=0.1, weight_decay=0.0, max_grad_norm=1.0,
                             early_stopping_examples=20, eval_every=steps // 3, patience=10, torch_threads=2, tasks={})
     hp = config.TaskHparams(batch_size=16, epochs=steps * 16 / len(rows), max_seq_length=96, doc_stride=32)
-    log = training.train(model, task_type, rows, rows[:20], tok, tp, hp, seed=0, labels=d.labels)
+    log = training.train(model, task_type, rows, rows[:20], tok, tp, hp, seed=0, labels=labels,
+                         no_answer=task.no_answer)
+
+    class D:  # what the tests below read of the task
+        pass
+    d = D()
+    d.labels = labels
     return log, model, rows, tok, hp, d
 
 
@@ -70,6 +77,23 @@ def test_classification_and_qa_train_and_predict(tiny_model_dir, small_world):
     log, model, rows, tok, hp, d = _train(tiny_model_dir, small_world, "qa", "squad_v1", steps=30)
     preds = training.predict(model, "qa", rows[:10], tok, hp)
     assert all(p and p in r["context"] for p, r in zip(preds, rows[:10]))  # spans of the context
+
+
+def test_multiple_choice_trains_and_predicts_a_choice(tiny_model_dir, small_world):
+    log, model, rows, tok, hp, _ = _train(tiny_model_dir, small_world, "multiple_choice", "hellaswag", steps=20)
+    assert all(len(r["choices"]) == 4 for r in rows) and log
+    preds = training.predict(model, "multiple_choice", rows[:12], tok, hp, batch_size=8)
+    assert len(preds) == 12 and set(preds) <= {0, 1, 2, 3}
+    assert 0 <= training.dev_score("multiple_choice", rows[:12], preds) <= 1
+
+
+def test_squad_v2_may_answer_nothing(tiny_model_dir, small_world):
+    log, model, rows, tok, hp, _ = _train(tiny_model_dir, small_world, "qa", "squad_v2", steps=20)
+    assert any(not r["answers"] for r in rows)  # unanswerable questions reach training
+    preds = training.predict(model, "qa", rows[:20], tok, hp, no_answer=True)
+    assert all(p == "" or p in r["context"] for p, r in zip(preds, rows[:20]))
+    # without no-answer handling every question gets a span
+    assert all(training.predict(model, "qa", rows[:20], tok, hp, no_answer=False))
 
 
 def test_training_is_deterministic(tiny_model_dir, small_world):

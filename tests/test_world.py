@@ -4,24 +4,78 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from stages import tasks, world
+from stages import data, tasks, world
 
-# Features of the real Hub sources (names, types, label names in the sources' own order).
-NLI = {"premise": "Value('string')", "hypothesis": "Value('string')",
-       "label": "ClassLabel(names=['entailment', 'neutral', 'contradiction'])"}
+# Features of the real Hub sources (column names in order, types, label names in the sources' own
+# order), written from datasets.md and the sources' loading scripts, not from stages/twins.py.
+S, I32, I64 = "Value('string')", "Value('int32')", "Value('int64')"
+NLI_LABEL = "ClassLabel(names=['entailment', 'neutral', 'contradiction'])"
+NLI = {"premise": S, "hypothesis": S, "label": NLI_LABEL}
+SQUAD_ANSWERS = f"{{'text': List({S}), 'answer_start': List({I32})}}"  # a struct of parallel lists
+SQUAD = {"id": S, "title": S, "context": S, "question": S, "answers": SQUAD_ANSWERS}
+PAIRS = {"source_sentence": S, "target_sentence": S, "source_lang": S, "target_lang": S}
+SPAN = f"List({{'start': {I64}, 'end': {I64}}})"
+COPA = {"premise": S, "choice1": S, "choice2": S, "question": S}
 EXPECTED = {
-    ("nyu-mll/glue", "mnli", "train"): {**NLI, "idx": "Value('int32')"},
+    ("nyu-mll/glue", "mnli", "train"): {**NLI, "idx": I32},
+    ("nyu-mll/glue", "qqp", "test"): {"question1": S, "question2": S,
+                                      "label": "ClassLabel(names=['not_duplicate', 'duplicate'])", "idx": I32},
+    ("facebook/anli", "plain_text", "train_r2"): {"uid": S, **NLI, "reason": S},
+    ("stanfordnlp/snli", "plain_text", "validation"): NLI,
     ("facebook/xnli", "qa", "validation"): NLI,
-    ("rajpurkar/squad", "plain_text", "validation"): {
-        "id": "Value('string')", "title": "Value('string')", "context": "Value('string')",
-        "question": "Value('string')",  # a struct of parallel lists, as HF's SQuAD (datasets.md pitfall 8)
-        "answers": "{'text': List(Value('string')), 'answer_start': List(Value('int32'))}"},
+    ("rajpurkar/squad", "plain_text", "validation"): SQUAD,
+    ("rajpurkar/squad_v2", "squad_v2", "train"): SQUAD,
+    ("google/xquad", "xquad.qc", "validation"): SQUAD,
+    ("google/xtreme", "MLQA.qb.qb", "test"): SQUAD,
+    ("google/xtreme", "tydiqa", "validation"): SQUAD,
+    ("google-research-datasets/xquad_r", "qd", "validation"): {"id": S, "context": S, "question": S,
+                                                               "answers": SQUAD_ANSWERS},
+    ("Rowan/hellaswag", "default", "validation"): {
+        "ind": I32, "activity_label": S, "ctx_a": S, "ctx_b": S, "ctx": S, "endings": f"List({S})",
+        "source_id": S, "split": S, "split_type": S, "label": S},
+    ("allenai/cosmos_qa", "default", "train"): {"id": S, "context": S, "question": S, "answer0": S, "answer1": S,
+                                                "answer2": S, "answer3": S, "label": I32},
+    ("tau/commonsense_qa", "default", "test"): {"id": S, "question": S, "question_concept": S,
+                                                "choices": f"{{'label': List({S}), 'text': List({S})}}",
+                                                "answerKey": S},
+    ("aps/super_glue", "copa", "test"): {**COPA, "idx": I32, "label": "ClassLabel(names=['choice1', 'choice2'])"},
+    ("cambridgeltl/xcopa", "qa", "validation"): {**COPA, "label": I32, "idx": I32, "changed": "Value('bool')"},
+    ("google-research-datasets/paws-x", "qe", "test"): {"id": I32, "sentence1": S, "sentence2": S,
+                                                         "label": "ClassLabel(names=['0', '1'])"},
     ("google/xtreme", "udpos.English", "train"): {
-        "tokens": "List(Value('string'))", "pos_tags": f"List(ClassLabel(names={list(tasks.UPOS_TAGS)}))"},
-    ("google/xtreme", "tatoeba.qab", "validation"): {
-        "source_sentence": "Value('string')", "target_sentence": "Value('string')",
-        "source_lang": "Value('string')", "target_lang": "Value('string')"},
+        "tokens": f"List({S})", "pos_tags": f"List(ClassLabel(names={list(tasks.UPOS_TAGS)}))"},
+    ("google/xtreme", "PAN-X.qd", "validation"): {
+        "tokens": f"List({S})",
+        "ner_tags": "List(ClassLabel(names=['O', 'B-PER', 'I-PER', 'B-ORG', 'I-ORG', 'B-LOC', 'I-LOC']))",
+        "langs": f"List({S})"},
+    ("google/xtreme", "tatoeba.qab", "validation"): PAIRS,
+    ("google/xtreme", "bucc18.qa", "validation"): PAIRS,
+    ("mteb/BUCC", "qa-en", "test"): {"sentence1": f"List({S})", "sentence2": f"List({S})",
+                                     "gold": f"List(List({I64}))"},
+    ("izhx/mewsli-x", "qb", "test"): {
+        "context": f"{{'document_title': {S}, 'document_url': {S}, 'document_id': {S}, 'language': {S}, "
+                   f"'text': {S}, 'sentence_spans': {SPAN}, 'section_title': {S}}}",
+        "mentions": f"List({{'example_id': {S}, 'mention_span': {{'start': {I64}, 'end': {I64}, 'text': {S}}}, "
+                    f"'entity_id': {S}}})"},
+    ("izhx/mewsli-x", "candidate_entities", "test"): {
+        "entity_id": S, "title": S, "description": S, "description_language": S, "description_url": S,
+        "sentence_spans": SPAN},
 }
+
+
+def test_every_registered_source_has_a_twin(small_world):
+    """Profile tiny can prepare every task: each registry source exists in the world's mirror."""
+    for task in tasks.TASKS.values():
+        sources = [*task.train, *task.dev, *([task.pool] if task.pool else [])]
+        sources += [(s, lang) for s in task.eval.values() for lang in task.languages_for("tiny", "xtreme_r")
+                    or task.languages_for("tiny", "xtreme")]
+        for item in sources:
+            source, lang = item if isinstance(item, tuple) else (item, "en")
+            if source.repo == tasks.CCGBANK:
+                assert list((small_world / "ccgbank/data/AUTO").glob(f"*/wsj_*.auto")), "no CCGbank twin"
+                continue
+            config = data.config_name(source, lang, "tiny")
+            assert world.hub_path(small_world, source.repo, config, source.split).exists(), (task.name, source, lang)
 
 
 def _features(path):
