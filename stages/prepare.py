@@ -127,6 +127,8 @@ def main(name: str | None = None, intermediate: bool = False) -> None:
 
 def write_eval(loader: Loader, task: tasks.Task, params: config.Params, tmp: Path, meta: dict) -> None:
     counts = meta["counts"].setdefault("eval", {})
+    # Mewsli-X: one candidate set for every split (loaded once: ~1M entities in profile paper)
+    shared_pool = loader.rows(task, task.pool, "en")[0] if task.pool is not None else None
     for split in task.eval:
         pooled: dict[str, object] = {}
         for lang in meta["languages"]:
@@ -148,7 +150,7 @@ def write_eval(loader: Loader, task: tasks.Task, params: config.Params, tmp: Pat
             queries, pool = data.POOLED_FORMATS[task.eval[split].format](pooled)
             for lang, rows in queries.items():
                 counts.setdefault(split, {})[lang] = data.write_jsonl(tmp / "eval" / f"{split}-{lang}.jsonl", rows)
-        elif task.pool is not None:  # Mewsli-X: one candidate set for every split and language
-            pool, _ = loader.rows(task, task.pool, "en")
+        elif shared_pool is not None:
+            pool = shared_pool
         if pool is not None:
             meta["counts"].setdefault("pool", {})[split] = data.write_jsonl(tmp / "eval" / f"{split}-pool.jsonl", pool)

@@ -18,7 +18,7 @@ import hashlib
 from pathlib import Path
 
 from stages import tasks
-from stages.world import (ANTONYM, CLASSES, COLORS, ADJ_PAIRS, NAMES, SURNAMES, VERBS, Renderer, _np,
+from stages.world import (ANTONYM, CLASSES, COLORS, NAMES, SURNAMES, VERBS, Renderer, _np,
                           hub_path, nli_pair, ner_tags, qa_item, random_frame, render_qa, rng_for, span_of, text_of)
 
 
@@ -144,8 +144,7 @@ def _swap(frame):
 
 
 def _swappable(frame) -> bool:
-    subj_cls, obj_cls = VERBS[frame["verb"]][2], VERBS[frame["verb"]][3]
-    return "P" in obj_cls and "pron" not in frame["subj"] and frame["subj"] != frame["obj"]
+    return "P" in VERBS[frame["verb"]][3] and "pron" not in frame["subj"] and frame["subj"] != frame["obj"]
 
 
 def paws_items(seed, purpose, n):

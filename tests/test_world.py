@@ -72,7 +72,7 @@ def test_every_registered_source_has_a_twin(small_world):
         for item in sources:
             source, lang = item if isinstance(item, tuple) else (item, "en")
             if source.repo == tasks.CCGBANK:
-                assert list((small_world / "ccgbank/data/AUTO").glob(f"*/wsj_*.auto")), "no CCGbank twin"
+                assert list((small_world / "ccgbank/data/AUTO").glob("*/wsj_*.auto")), "no CCGbank twin"
                 continue
             config = data.config_name(source, lang, "tiny")
             assert world.hub_path(small_world, source.repo, config, source.split).exists(), (task.name, source, lang)
