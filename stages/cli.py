@@ -117,11 +117,36 @@ def retrieve(task: str = typer.Option(...), arm: str = typer.Option(...)) -> Non
 
 
 @app.command()
-def score() -> None:
-    """Score both arms' predictions: reports/metrics.json (summary) and reports/scores.json (detail)."""
-    config.load()
+def score(predictions: str = typer.Option(None, help="a predictions folder in the leaderboard layout "
+                                                    "(<task>/<split>-<lang>.<tsv|json|jsonl>)"),
+          labels: str = typer.Option(None, help="the gold labels folder, same layout (the pipeline's: data/labels)"),
+          benchmark: str = typer.Option("xtreme", help="xtreme | xtreme_r: tasks, language lists, groups"),
+          split: str = typer.Option("test", help="test (evaluate.py's) | dev"),
+          profile: str = typer.Option("paper", help="paper: the official language lists | tiny: the world's"),
+          languages: str = typer.Option(None, help="comma-separated subset of each task's languages")) -> None:
+    """Without options: the pipeline's score stage (reports/metrics.json, reports/scores.json).
+    With --predictions and --labels: print evaluate.py's JSON for that folder (same code)."""
     from stages import score as stage
-    stage.main()
+    if predictions is None and labels is None:
+        config.load()
+        stage.main()
+        return
+    from stages.leaderboard import LayoutError
+    try:
+        if predictions is None or labels is None:
+            raise LayoutError("--predictions and --labels go together")
+        subset = [l.strip() for l in languages.split(",")] if languages else None
+        result, info = stage.cli(predictions, labels, benchmark, split, profile, subset)
+    except (LayoutError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise typer.Exit(2)
+    if info["missing_tasks"]:
+        print(f"note: no folder on both sides for {', '.join(info['missing_tasks'])}: left out, and with them "
+              f"the overall score and their groups", file=sys.stderr)
+    fallback = [t for t, s in info["scored"].items() if s["split"] != split]
+    if fallback:
+        print(f"note: {', '.join(fallback)} scored on test (no {split} split)", file=sys.stderr)
+    print(json.dumps(result, indent=2))
 
 
 @app.command()

@@ -4,10 +4,10 @@ Loads the arm's encoder (baseline: pretrained; intermediate: after phase ii), pu
 it, trains on the target's English training data only (XNLI <- MNLI, XQuAD/MLQA <- SQuAD v1.1,
 XCOPA <- COPA, the others <- their own English train), early-stopping on English dev, then predicts
 every split and language of the target's evaluation data. Predictions land in XTREME's leaderboard
-layout:
+layout (stages/leaderboard.py):
   data/predictions/<arm>/<target>/<split>-<lang>.tsv    classification: one label per line
-                                                        multiple choice: one choice index per line
-                                                        tagging: one tag per line, blank line between sentences
+                                                        tagging: one tag per line, blank line after each sentence
+  data/predictions/<arm>/<target>/<split>-<lang>.jsonl  multiple choice: {"label": choice index} per line
   data/predictions/<arm>/<target>/<split>-<lang>.json   QA: {question id: answer text}
 plus train_log.json (training loss and English dev score at every evaluation). A target the
 prepare stage skipped (outside the active benchmark) gets only skipped.json.
@@ -17,21 +17,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from stages import config, data, modeling, tasks, training
-
-
-def write_predictions(path_stem: Path, task_type: str, rows: list[dict], preds: list) -> Path:
-    if task_type == "qa":
-        path = path_stem.with_suffix(".json")
-        path.write_text(json.dumps({r["id"]: p for r, p in zip(rows, preds)}, ensure_ascii=False, indent=0) + "\n",
-                        encoding="utf-8")
-    elif task_type == "tagging":
-        path = path_stem.with_suffix(".tsv")
-        path.write_text("".join("".join(f"{t}\n" for t in tags) + "\n" for tags in preds), encoding="utf-8")
-    else:
-        path = path_stem.with_suffix(".tsv")
-        path.write_text("".join(f"{p}\n" for p in preds), encoding="utf-8")
-    return path
+from stages import config, data, leaderboard, modeling, tasks, training
 
 
 def main(task: str, arm: str) -> None:
@@ -60,7 +46,7 @@ def main(task: str, arm: str) -> None:
             rows = data.load_eval(task, split, lang)
             preds = training.predict(model, target.type, rows, tokenizer, hp, labels, tp.eval_batch_size,
                                      target.no_answer)
-            write_predictions(tmp / f"{split}-{lang}", target.type, rows, preds)
+            leaderboard.write_predictions(task, tmp / f"{split}-{lang}", rows, preds)
         best = next(r for r in log if r["best"])  # the weights training.train restored
         (tmp / "train_log.json").write_text(json.dumps(
             {"arm": arm, "target": task, "train_data": target.train_from, "train_examples": len(train_rows),

@@ -4,14 +4,15 @@
 row). `inter@intermediate` trains on the English task named by the `intermediate` param with a
 fresh head, early-stopping on the first 500 dev examples, and keeps only the encoder (heads are
 re-initialized in the next phase). Output: models/intermediate/<arm>/ (encoder + tokenizer +
-train_log.json).
+train_log.json; for SQuAD the official script's EM/F1 on all of English dev, with HasAns/NoAns for
+v2.0).
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from stages import config, data, modeling, tasks, training
+from stages import config, data, metrics, modeling, tasks, training
 
 PRETRAINED = Path("models/pretrained")
 
@@ -40,6 +41,13 @@ def main(task: str, arm: str) -> None:
         best = next(r for r in log if r["best"])  # the weights training.train restored
         info.update({"train_examples": len(train_rows), "hparams": vars(hp), "log": log,
                      "best_dev_score": best["dev_score"], "best_step": best["step"]})
+        if spec.type == "qa":  # the official script's numbers on the whole English dev set
+            preds = training.predict(model, "qa", dev_rows, tokenizer, hp, (), tp.eval_batch_size, spec.no_answer)
+            gold = {r["id"]: [a["text"] for a in r["answers"]] for r in dev_rows}
+            pred = {r["id"]: p for r, p in zip(dev_rows, preds)}
+            info["dev_metrics"] = metrics.squad_v2(gold, pred) if spec.no_answer else metrics.squad_v1(gold, pred)
+            print(f"intermediate {task}: English dev " + ", ".join(
+                f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}" for k, v in info["dev_metrics"].items()))
         print(f"intermediate {task}: best English dev score {best['dev_score']:.3f} at step {best['step']} "
               f"({log[-1]['seconds']} s)")
     with data.atomic_dir(out) as tmp:

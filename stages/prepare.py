@@ -4,7 +4,9 @@ data/prepared/<target>/ (or data/prepared/intermediate/ for the task named by th
 param): train.jsonl and dev.jsonl (English training and early-stopping data: zero-shot transfer never
 trains on other languages), eval/<split>-<lang>.jsonl for every evaluation split and language of the
 active benchmark in this profile, and meta.json (type, label names, every source with its revision
-and the commit a Hub load resolved to, row counts, dropped rows with the reason).
+and the commit a Hub load resolved to, row counts, dropped rows with the reason). A target's gold
+labels also go to data/labels/<target>/<split>-<lang>.<suffix> in the leaderboard layout that
+evaluate.py (and `xstilts score --labels data/labels`) reads.
 
 A listed target outside the active benchmark, and `intermediate: none`, are *skipped*: meta.json
 says so and the stages downstream skip too. Only this stage reads the `benchmark` param, so
@@ -15,7 +17,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from stages import config, data, tasks
+from stages import config, data, leaderboard, tasks
+
+
+LABELS = Path("data/labels")
 
 
 class Loader:
@@ -93,6 +98,8 @@ def main(name: str | None = None, intermediate: bool = False) -> None:
     if skip:
         with data.atomic_dir(out) as tmp:
             (tmp / "meta.json").write_text(json.dumps({**meta, "skipped": skip}, indent=2) + "\n")
+        if not intermediate:
+            data.write_skipped(LABELS / name, {"skipped": skip})
         print(f"prepare {name}: skipped ({skip})")
         return
 
@@ -116,7 +123,8 @@ def main(name: str | None = None, intermediate: bool = False) -> None:
             meta["labels"] = []
         if not intermediate:
             meta["languages"] = list(task.languages_for(params.profile, params.benchmark))
-            write_eval(loader, task, params, tmp, meta)
+            with data.atomic_dir(LABELS / name) as labels_tmp:
+                write_eval(loader, task, params, tmp, labels_tmp, meta)
         meta["sources"] = loader.provenance
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     counts = meta["counts"]
@@ -125,8 +133,14 @@ def main(name: str | None = None, intermediate: bool = False) -> None:
           f"eval {n_eval} rows in {sum(len(s) for s in counts.get('eval', {}).values())} files -> {out}")
 
 
-def write_eval(loader: Loader, task: tasks.Task, params: config.Params, tmp: Path, meta: dict) -> None:
+def write_eval(loader: Loader, task: tasks.Task, params: config.Params, tmp: Path, labels: Path,
+               meta: dict) -> None:
     counts = meta["counts"].setdefault("eval", {})
+
+    def write(split: str, lang: str, rows: list[dict]) -> None:
+        counts.setdefault(split, {})[lang] = data.write_jsonl(tmp / "eval" / f"{split}-{lang}.jsonl", rows)
+        leaderboard.write_labels(task.name, labels / f"{split}-{lang}", rows)
+
     # Mewsli-X: one candidate set for every split (loaded once: ~1M entities in profile paper)
     shared_pool = loader.rows(task, task.pool, "en")[0] if task.pool is not None else None
     for split in task.eval:
@@ -144,12 +158,12 @@ def write_eval(loader: Loader, task: tasks.Task, params: config.Params, tmp: Pat
             if not rows:  # e.g. a test split whose gold labels the source blanks: nothing to score
                 print(f"prepare {task.name}: {split}-{lang} has no labeled rows ({dropped}); not evaluated")
                 continue
-            counts.setdefault(split, {})[lang] = data.write_jsonl(tmp / "eval" / f"{split}-{lang}.jsonl", rows)
+            write(split, lang, rows)
         pool = None
         if pooled:  # LAReQA: the relevant candidates of a question span every language
             queries, pool = data.POOLED_FORMATS[task.eval[split].format](pooled)
             for lang, rows in queries.items():
-                counts.setdefault(split, {})[lang] = data.write_jsonl(tmp / "eval" / f"{split}-{lang}.jsonl", rows)
+                write(split, lang, rows)
         elif shared_pool is not None:
             pool = shared_pool
         if pool is not None:

@@ -52,11 +52,19 @@ def render(params: config.Params, summary: dict, scores: dict) -> str:
         block_start_string="<%", block_end_string="%>", variable_start_string="<<", variable_end_string=">>",
         comment_start_string="<#", comment_end_string="#>", trim_blocks=True, lstrip_blocks=True)
     env.filters["tex"] = tex
-    targets = params.active_targets
-    used = scores["split_used"]
-    detail = scores["scores"]
-    columns = {t: [c for c in detail["intermediate"][t][used[t]][next(iter(detail["intermediate"][t][used[t]]))]
-                   if c not in ("headline", "n")] for t in targets}
+    scored = scores["scored"]  # task -> {split, languages}, in the benchmark's order
+    targets = list(scored)
+    base = summary["baseline"]
+    columns = {t: [m for m in summary[t] if not m.startswith("avg_")] for t in targets}
+
+    def per_language(block: dict, t: str) -> dict:
+        """The per-language number behind a task's avg_metric: (EM+F1)/2 for QA, else its metric."""
+        m = block[t]
+        if "exact_match" in m:
+            return {l: (m["exact_match"][l] + m["f1"][l]) / 2 for l in scored[t]["languages"]}
+        return dict(m[columns[t][0]])
+
+    overall = [k for k in ("all_task", *tasks.BENCHMARK_GROUPS[params.benchmark]) if k in summary]
     pretrain = Path("models/pretrained/pretrain_info.json")
     info = json.loads(pretrain.read_text()) if pretrain.exists() else {}
     model = (f"{info['model']} @ {info.get('revision')}" if info.get("kind") == "hub"
@@ -67,10 +75,10 @@ def render(params: config.Params, summary: dict, scores: dict) -> str:
         seed=params.seed, commit=git_commit(), date=dt.date.today().isoformat(), model=model,
         model_size=f"{info.get('parameters', 0) / 1e6:.1f}M-parameter",
         world_languages=", ".join(f"{l.name} ({c})" for c, l in tasks.WORLD_LANGUAGES.items() if c != "en"),
-        ours=summary, base=summary["baseline"], gain=summary["gain"], split_used=used, columns=columns,
-        langs={t: list(detail["intermediate"][t][used[t]]) for t in targets},
-        detail_ours={t: detail["intermediate"][t][used[t]] for t in targets},
-        detail_base={t: detail["baseline"][t][used[t]] for t in targets},
+        ours=summary, base=base, gain=summary["gain"], scored=scored, columns=columns, overall=overall,
+        missing=scores["missing_tasks"], commands=scores["commands"],
+        headline_ours={t: per_language(summary, t) for t in targets},
+        headline_base={t: per_language(base, t) for t in targets},
         params=[(k, v) for k, v in flatten(params.raw) if not k.startswith(
             "paper." if params.profile == "tiny" else "tiny.")])
     return env.get_template("report.tex.j2").render(**context)

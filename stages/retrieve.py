@@ -17,10 +17,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from stages import config, data, modeling, retrieval, tasks
-
-TOP_K = 20  # mAP@20 (LAReQA, Mewsli-X)
-
+from stages import config, data, leaderboard, modeling, retrieval, tasks
 
 def split_rows(rows: list[dict]) -> tuple[list[dict], list[dict]]:
     return [r for r in rows if r["kind"] == "query"], [r for r in rows if r["kind"] == "candidate"]
@@ -54,7 +51,7 @@ def main(task: str, arm: str) -> None:
             for split, lang in sets:
                 queries, candidates = split_rows(data.load_eval(task, split, lang))
                 pred = retrieval.nearest_neighbours(vectors(queries), vectors(candidates))
-                (tmp / f"{split}-{lang}.tsv").write_text("".join(f"{i}\n" for i in pred))
+                leaderboard.write_predictions(task, tmp / f"{split}-{lang}", queries, pred)
                 log["sizes"][f"{split}-{lang}"] = [len(queries), len(candidates)]
         elif target.retrieval == "mining":
             log["thresholds"] = {}
@@ -76,8 +73,8 @@ def main(task: str, arm: str) -> None:
                 threshold = retrieval.tune_threshold(dev_candidates, gold)
                 log["thresholds"][lang] = threshold
                 for split, (candidates, _) in mined.items():
-                    pairs = sorted(retrieval.apply_threshold(candidates, threshold))
-                    (tmp / f"{split}-{lang}.tsv").write_text("".join(f"{s}\t{t}\n" for s, t in pairs))
+                    pairs = retrieval.apply_threshold(candidates, threshold)
+                    leaderboard.write_predictions(task, tmp / f"{split}-{lang}", [], pairs)
         elif target.retrieval == "ranking":
             for split in ("dev", "test"):
                 langs = [lang for s, lang in sets if s == split]
@@ -87,9 +84,8 @@ def main(task: str, arm: str) -> None:
                 pool_vectors, pool_ids = vectors(pool), [c["id"] for c in pool]
                 for lang in langs:
                     queries, _ = split_rows(data.load_eval(task, split, lang))
-                    ranked = retrieval.rank(vectors(queries), pool_vectors, pool_ids, k=TOP_K)
-                    (tmp / f"{split}-{lang}.json").write_text(json.dumps(
-                        {q["id"]: r for q, r in zip(queries, ranked)}, ensure_ascii=False) + "\n", encoding="utf-8")
+                    ranked = retrieval.rank(vectors(queries), pool_vectors, pool_ids, k=leaderboard.TOP_K)
+                    leaderboard.write_predictions(task, tmp / f"{split}-{lang}", queries, ranked)
                     log["sizes"][f"{split}-{lang}"] = [len(queries), len(pool)]
         else:
             raise ValueError(f"no retrieval procedure for '{target.retrieval}'")

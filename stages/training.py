@@ -167,15 +167,15 @@ def predict(model, task_type: str, rows: list[dict], tokenizer, hp, labels=(), b
     return [text for _, text in best]
 
 
-def dev_score(task_type: str, rows: list[dict], preds: list) -> float:
-    """The early-stopping metric on English dev: accuracy, token accuracy, or (EM+F1)/2."""
+def dev_score(task_type: str, rows: list[dict], preds: list, no_answer: bool = False) -> float:
+    """The early-stopping metric on English dev, a fraction: accuracy, token accuracy, or (EM+F1)/2
+    (SQuAD v2.0's rules when the task has unanswerable questions)."""
     if task_type in ("classification", "multiple_choice"):
         return metrics.accuracy([r["label"] for r in rows], preds)
     if task_type == "tagging":
         return metrics.token_accuracy([r["tags"] for r in rows], preds)
-    s = metrics.squad({r["id"]: [a["text"] for a in r["answers"]] for r in rows},
-                      {r["id"]: p for r, p in zip(rows, preds)})
-    return (s["exact_match"] + s["f1"]) / 2
+    return metrics.squad_dev({r["id"]: [a["text"] for a in r["answers"]] for r in rows},
+                             {r["id"]: p for r, p in zip(rows, preds)}, no_answer)
 
 
 # --- training ---------------------------------------------------------------------------------
@@ -213,7 +213,7 @@ def train(model, task_type: str, train_rows: list[dict], dev_rows: list[dict], t
             step += 1
             if step % tp.eval_every == 0 or step == total:
                 preds = predict(model, task_type, dev_rows, tokenizer, hp, labels, tp.eval_batch_size, no_answer)
-                score = dev_score(task_type, dev_rows, preds)
+                score = dev_score(task_type, dev_rows, preds, no_answer)
                 log.append({"step": step, "loss": sum(running) / len(running), "dev_score": score,
                             "seconds": round(time.time() - t0, 1)})
                 running = []

@@ -59,27 +59,36 @@ def test_repro_then_noop_then_experiments(repo):
     first = time.time() - t0
     metrics = json.loads((repo / "reports/metrics.json").read_text())
     langs = ["en", "qa", "qb", "qc", "qd", "qe"]
-    active = ["xnli", "pawsx", "udpos", "mlqa", "bucc2018", "tatoeba"]  # xcopa, mewslix: XTREME-R only
-    for task in active:
+    active = {"xnli": "accuracy", "pawsx": "accuracy", "udpos": "f1", "mlqa": "f1", "bucc2018": "f1",
+              "tatoeba": "accuracy"}  # xcopa, mewslix: XTREME-R only
+    for task, metric in active.items():
         want = [l for l in langs if not (task in ("tatoeba", "bucc2018") and l == "en")]
-        for block in (metrics, metrics["baseline"], metrics["gain"]):
-            assert set(block[task]) == {"avg", *want}, (task, block[task])
-            assert block[task]["avg"] == pytest.approx(sum(block[task][l] for l in want) / len(want), abs=1e-3)
-    for block in (metrics, metrics["baseline"]):
-        for task in active:
-            assert 0 <= block[task]["avg"] <= 100
+        for block in (metrics, metrics["baseline"]):
+            assert list(block[task][metric]) == want, (task, block[task])
+            assert 0 <= block[task]["avg_metric"] <= 100
+        assert metrics["gain"][task]["avg_metric"] == pytest.approx(
+            metrics[task]["avg_metric"] - metrics["baseline"][task]["avg_metric"], abs=1e-9)
+    assert metrics["mlqa"]["avg_metric"] == pytest.approx(
+        (metrics["mlqa"]["avg_exact_match"] + metrics["mlqa"]["avg_f1"]) / 2, abs=1e-9)
+    assert metrics["classification"] == pytest.approx(
+        (metrics["pawsx"]["avg_metric"] + metrics["xnli"]["avg_metric"]) / 2, abs=1e-9)
+    # PAN-X, XQuAD and TyDiQA did not run: no overall score, no tagging or QA group
+    assert "all_task" not in metrics and "tagging" not in metrics and "qa" not in metrics
     assert "xcopa" not in metrics and "mewslix" not in metrics
-    assert metrics["gain"]["xtreme"]["avg"] == pytest.approx(
-        metrics["xtreme"]["avg"] - metrics["baseline"]["xtreme"]["avg"], abs=1e-3)
+    # reports/metrics.json is `xstilts score` on the pipeline's own folders, number for number
     scores = json.loads((repo / "reports/scores.json").read_text())
-    assert scores["profile"] == "tiny" and "f1" in scores["scores"]["intermediate"]["mlqa"]["test"]["qa"]
-    assert "precision" in scores["scores"]["intermediate"]["bucc2018"]["test"]["qa"]
-    # prediction files in XTREME's leaderboard layout; skipped targets say why
-    pred = repo / "data/predictions/intermediate"
+    assert scores["profile"] == "tiny" and scores["missing_tasks"] == ["panx", "xquad", "tydiqa"]
+    ours = {k: v for k, v in metrics.items() if k not in ("baseline", "gain")}
+    for arm, block in (("intermediate", ours), ("baseline", metrics["baseline"])):
+        assert json.loads(run(scores["commands"][arm], repo).stdout) == block
+    # predictions and gold labels in XTREME's leaderboard layout; skipped targets say why
+    pred, gold = repo / "data/predictions/intermediate", repo / "data/labels"
     assert (pred / "xnli/test-qb.tsv").exists() and (pred / "mlqa/test-qc.json").exists()
     assert (pred / "udpos/dev-en.tsv").exists() and (pred / "tatoeba/test-qd.tsv").exists()
+    assert (gold / "xnli/test-qb.tsv").exists() and (gold / "mlqa/test-qc.json").exists()
     assert all("\t" in line for line in (pred / "bucc2018/test-qa.tsv").read_text().splitlines())
     assert "xtreme" in json.loads((pred / "xcopa/skipped.json").read_text())["skipped"]
+    assert "xtreme" in json.loads((gold / "xcopa/skipped.json").read_text())["skipped"]
     tex = (repo / "reports/report.tex").read_text()
     assert "not the paper's" in tex and "mnli" in tex
     if shutil.which("latexmk"):
@@ -108,9 +117,12 @@ def test_repro_then_noop_then_experiments(repo):
     # XTREME-R by one param: its targets appear, XTREME's own (PAWS-X, BUCC) are skipped
     run(["dvc", "exp", "run", "-S", "benchmark=xtreme_r", "-n", "xtreme-r"], repo)
     metrics = json.loads((repo / "reports/metrics.json").read_text())
-    assert {"xnli", "xcopa", "udpos", "mlqa", "tatoeba", "mewslix", "xtreme_r"} <= set(metrics)
-    assert "pawsx" not in metrics and "bucc2018" not in metrics and "xtreme" not in metrics
-    assert set(metrics["xcopa"]) == {"avg", "qa", "qb", "qc", "qd", "qe"}  # XCOPA has no English
+    assert {"xnli", "xcopa", "udpos", "mlqa", "tatoeba", "mewslix"} <= set(metrics)
+    assert "pawsx" not in metrics and "bucc2018" not in metrics
+    assert list(metrics["xcopa"]["accuracy"]) == ["qa", "qb", "qc", "qd", "qe"]  # XCOPA has no English
+    # XTREME-R's groups: classification = XNLI + XCOPA, retrieval = Tatoeba + Mewsli-X
+    assert {"classification", "multi_choice", "retrieval"} <= set(metrics) and "all_task" not in metrics
+    assert (pred / "xcopa/test-qa.jsonl").exists() and (gold / "mewslix/test-en.json").exists()
     # back to the committed params: every stage's result comes back from DVC's run-cache
     run(["git", "checkout", "--", "params.yaml"], repo)
     back = run(["dvc", "repro"], repo)
@@ -128,11 +140,12 @@ def test_metrics_diff_across_branches(repo):
     run("git add -A && git commit -qm 'none results'", repo)
     diff = json.loads(run(["dvc", "metrics", "diff", "main", "--json", "--all"], repo).stdout)
     changes = diff["reports/metrics.json"]
-    assert {"xtreme.avg", "xnli.avg", "xnli.qa", "udpos.qc", "gain.xtreme.avg", "baseline.xnli.en",
-            "bucc2018.qb"} <= set(changes)
+    assert {"classification", "xnli.avg_metric", "xnli.accuracy.qa", "udpos.f1.qc", "gain.classification",
+            "baseline.xnli.accuracy.en", "bucc2018.f1.qb", "mlqa.exact_match.qd"} <= set(changes)
     assert any(c["diff"] != 0 for k, c in changes.items() if not k.startswith("baseline."))
     # the baseline arm is the same model on both branches
     assert all(c["diff"] == 0 for k, c in changes.items() if k.startswith("baseline."))
     # with intermediate=none both arms are the same model: the gain is exactly zero
     now = json.loads((repo / "reports/metrics.json").read_text())
-    assert now["gain"]["xtreme"]["avg"] == pytest.approx(0, abs=1e-9)
+    assert now["gain"]["classification"] == pytest.approx(0, abs=1e-9)
+    assert all(v["avg_metric"] == pytest.approx(0, abs=1e-9) for k, v in now["gain"].items() if isinstance(v, dict))
