@@ -88,19 +88,43 @@ def config_name(source: tasks.Source, lang: str, profile: str) -> str:
     return source.config.format(code=info.code, iso3=info.iso3, name=info.name, lower=info.name.lower())
 
 
+def mirror_files(repo_dir: Path, config: str, split: str) -> list[Path]:
+    """The parquet files of (config, split) in a local copy of a Hub dataset repo, for the layouts
+    Hub repos use: <config>/<split>-*.parquet (most; also the embedded world's), the parquet export
+    (refs/convert/parquet) <config>/<split>/*.parquet, and a default config's data/<split>-*.parquet."""
+    patterns = [f"{config}/{split}-*.parquet", f"{config}/{split}/*.parquet"]
+    if config == "default":
+        patterns += [f"data/{split}-*.parquet", f"data/{split}/*.parquet"]
+    for pattern in patterns:
+        files = sorted(repo_dir.glob(pattern))
+        if files:
+            return files
+    return []
+
+
 def load_source(repo: str, config: str, split: str, *, local_hub: Path | None, revision: str = "main"):
-    """A `datasets.Dataset` for one (repo, config, split): from a local mirror in the Hub's parquet
-    layout when `local_hub` is given, else from the Hub at `revision`."""
+    """A `datasets.Dataset` for one (repo, config, split): from a local mirror (a copy of the repo's
+    files, e.g. by `huggingface-cli download`) when `local_hub` is given, else from the Hub at
+    `revision`."""
     import datasets
 
     datasets.disable_progress_bars()
     if local_hub is not None:
-        files = sorted((Path(local_hub) / repo / config).glob(f"{split}-*.parquet"))
-        if not files:
-            raise DataSourceError(
-                f"no parquet files for {repo} config '{config}' split '{split}' under {local_hub}/{repo}/{config}/ "
-                f"(expected {split}-00000-of-0000N.parquet, the Hub's own layout)")
-        return datasets.load_dataset("parquet", data_files=[str(p) for p in files], split="train")
+        repo_dir = Path(local_hub) / repo
+        files = mirror_files(repo_dir, config, split)
+        if files:
+            return datasets.load_dataset("parquet", data_files=[str(p) for p in files], split="train")
+        if (repo_dir / "README.md").exists():  # other layouts (JSON, per-language dirs): the card's configs
+            try:
+                return datasets.load_dataset(str(repo_dir), config, split=split)
+            except (ValueError, FileNotFoundError) as e:
+                raise DataSourceError(f"{repo_dir}: config '{config}' / split '{split}' not found by the "
+                                      f"dataset card's configs: {e}") from e
+        raise DataSourceError(
+            f"no data for {repo} config '{config}' split '{split}' under {repo_dir}/: looked for "
+            f"{config}/{split}-*.parquet, {config}/{split}/*.parquet"
+            + (", data/{split}-*.parquet" if config == "default" else "")
+            + " and a README.md whose configs name the files (a `huggingface-cli download` copy has one)")
     try:
         return datasets.load_dataset(repo, config, split=split, revision=revision)
     except (ConnectionError, OSError) as e:

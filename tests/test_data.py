@@ -619,6 +619,33 @@ def test_missing_local_file_is_actionable(tmp_path):
         data.load_source("google/xquad", "xquad.de", "validation", local_hub=tmp_path)
 
 
+def _parquet(path, rows):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), path)
+
+
+def test_local_mirror_reads_the_layouts_hub_repos_use(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    # the parquet export (refs/convert/parquet): <config>/<split>/0000.parquet
+    _parquet(tmp_path / "allenai/cosmos_qa/default/validation/0000.parquet", [{"id": "a"}])
+    assert data.load_source("allenai/cosmos_qa", "default", "validation", local_hub=tmp_path)["id"] == ["a"]
+    # a default config's data/<split>-*.parquet (Rowan/hellaswag, tau/commonsense_qa)
+    _parquet(tmp_path / "Rowan/hellaswag/data/train-00000-of-00001.parquet", [{"id": "b"}])
+    assert data.load_source("Rowan/hellaswag", "default", "train", local_hub=tmp_path)["id"] == ["b"]
+    # anything else: the configs of the repo's dataset card (izhx/xtreme-r-udpos: <lang>/test.parquet)
+    repo = tmp_path / "izhx/xtreme-r-udpos"
+    _parquet(repo / "lt/test.parquet", [{"id": "c"}])
+    (repo / "README.md").write_text("---\nconfigs:\n- config_name: lt\n  data_files:\n  - split: test\n"
+                                    "    path: lt/test.parquet\n---\n")
+    assert data.load_source("izhx/xtreme-r-udpos", "lt", "test", local_hub=tmp_path)["id"] == ["c"]
+    with pytest.raises(data.DataSourceError, match="config 'pl'"):
+        data.load_source("izhx/xtreme-r-udpos", "pl", "test", local_hub=tmp_path)
+
+
 def test_offline_hub_load_is_actionable(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
