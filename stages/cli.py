@@ -52,6 +52,8 @@ def tasks_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON ins
         print(f"{r['name']:<14} {r['role']:<13} {r['type']:<18} {r['metric']:<15} {r['train_data'] or '-':<13} "
               f"{langs['xtreme']:>6} {langs['xtreme_r']:>8}  {r['source']}")
     print(f"{tasks.NO_INTERMEDIATE:<14} {'intermediate':<13} (no intermediate training: the baseline)")
+    for name, members in tasks.MULTITASK.items():
+        print(f"{name:<14} {'intermediate':<13} (multi-task: {', '.join(members)})")
     print("Columns xtreme / xtreme_r: number of evaluation languages in that benchmark (- = not in it). "
           "`--json` has the full lists, splits, revisions and notes.")
 
@@ -63,18 +65,34 @@ def world(out: str = "data/world") -> None:
     stage.main(out)
 
 
-@app.command()
-def prepare(target: str = typer.Argument(None, help="a target task; omit with --intermediate"),
-            intermediate: bool = typer.Option(False, "--intermediate",
-                                              help="prepare the task named by the `intermediate` param")) -> None:
-    """Load a task's sources (world or Hub) and write canonical rows to data/prepared/<task>."""
+def _target_or_intermediate(target: str | None, intermediate: bool) -> None:
+    """Validate params and the `<target> | --intermediate` choice that prepare and translate share."""
     config.load()
     if intermediate == (target is not None):
         raise config.ParamsError("give either a target name or --intermediate")
     if target is not None:
         config.check_name("target", target, tasks.TARGETS)
+
+
+INTERMEDIATE_FLAG = typer.Option(False, "--intermediate", help="the intermediate data (the `intermediate` param's tasks)")
+
+
+@app.command()
+def prepare(target: str = typer.Argument(None, help="a target task; omit with --intermediate"),
+            intermediate: bool = INTERMEDIATE_FLAG) -> None:
+    """Load a task's sources (world or Hub) and write canonical rows to data/prepared/<task>."""
+    _target_or_intermediate(target, intermediate)
     from stages import prepare as stage
     stage.main(target, intermediate=intermediate)
+
+
+@app.command()
+def translate(target: str = typer.Argument(None, help="a target task (translate-train); omit with --intermediate"),
+              intermediate: bool = INTERMEDIATE_FLAG) -> None:
+    """Training data in other languages: the world's lexicon (tiny) or an MT model (paper)."""
+    _target_or_intermediate(target, intermediate)
+    from stages import translate as stage
+    stage.main_intermediate() if intermediate else stage.main_target(target)
 
 
 @app.command()
@@ -88,9 +106,9 @@ def pretrain(out: str = "models/pretrained") -> None:
 @app.command()
 def intermediate(task: str = typer.Option(..., help="intermediate task, or `none`"),
                  arm: str = typer.Option(..., help="baseline | intermediate (names the output)")) -> None:
-    """Phase (ii): train the encoder on one English intermediate task (`none`: copy it unchanged)."""
+    """Phase (ii): train the encoder on the intermediate task(s) (`none`: copy it unchanged)."""
     config.load()
-    config.check_name("intermediate task", task, [tasks.NO_INTERMEDIATE, *tasks.INTERMEDIATE_TASKS])
+    config.check_name("intermediate task", task, [tasks.NO_INTERMEDIATE, *tasks.INTERMEDIATE_TASKS, *tasks.MULTITASK])
     config.check_name("arm", arm, ["baseline", "intermediate"])
     from stages import intermediate as stage
     stage.main(task, arm)

@@ -80,6 +80,26 @@ class TaskHparams:
 
 
 @dataclass(frozen=True)
+class MultitaskParams:
+    sampler: str            # proportional | temperature | uniform (training.sampling_weights)
+    examples_cap: int       # K: a task counts with at most K examples (paper: 2^17)
+    temperature: float      # only for sampler: temperature
+
+
+@dataclass(frozen=True)
+class MLMParams:
+    lr: float               # the whole run's learning rate when MLM is on (paper: 5e-6 instead of 1e-5)
+    batch_size: int
+    max_seq_length: int
+    probability: float      # share of tokens predicted
+    sentences: int          # corpus lines to train on, drawn across languages
+    alpha: float            # language sampling exponent: p(l) ~ n_l^alpha (paper: 0.3)
+    corpus: str | None = None          # profile paper: a Hub Wikipedia dump (tiny: the world's corpus)
+    corpus_config: str | None = None   # its config, {code} = the language (20231101.{code})
+    revision: str | None = None
+
+
+@dataclass(frozen=True)
 class TrainParams:
     lr: float
     warmup_ratio: float
@@ -91,6 +111,14 @@ class TrainParams:
     torch_threads: int
     tasks: dict
     eval_batch_size: int = 128
+    multitask: dict | None = None   # intermediate_train only: MultitaskParams
+    mlm: dict | None = None         # intermediate_train only: MLMParams
+
+    def multitask_params(self) -> MultitaskParams:
+        return _typed(MultitaskParams, self.multitask, "intermediate_train.multitask")
+
+    def mlm_params(self) -> MLMParams:
+        return _typed(MLMParams, self.mlm, "intermediate_train.mlm")
 
     def for_task(self, name: str) -> TaskHparams:
         if name not in self.tasks:
@@ -108,11 +136,26 @@ class RetrievalParams:
     torch_threads: int
 
 
+@dataclass(frozen=True)
+class TranslateParams:
+    engine: str                       # world: the tiny world's bilingual lexicon | model: a transformers MT model
+    model: str | None = None          # engine model: a checkpoint, or a template with {lang} (one per language)
+    revision: str | None = None
+    batch_size: int = 16
+    max_length: int = 256
+    lang_codes: dict | None = None    # engine model, multilingual checkpoints: our code -> the model's (deu_Latn)
+    published: bool = False           # target translate-train: the Hub's own translations where they exist
+
+
 GROUPS = {"world": WorldParams, "data": DataParams, "pretrain": PretrainParams,
-          "intermediate_train": TrainParams, "target_train": TrainParams, "retrieval": RetrievalParams}
-TOP_LEVEL = {"profile", "seed", "intermediate", "benchmark", "finetune_targets", "retrieval_targets",
-             "languages", "eval_split", *tasks.PROFILES}
+          "intermediate_train": TrainParams, "target_train": TrainParams, "retrieval": RetrievalParams,
+          "translate": TranslateParams}
+TOP_LEVEL = {"profile", "seed", "intermediate", "intermediate_mlm", "intermediate_languages", "intermediate_size",
+             "target_training", "benchmark", "finetune_targets", "retrieval_targets", "languages", "eval_split",
+             *tasks.PROFILES}
 POOLINGS = ("mean", "cls")
+SAMPLERS = ("proportional", "temperature", "uniform")
+ENGINES = ("world", "model")
 
 
 def _typed(cls, raw: Any, where: str):
@@ -143,6 +186,26 @@ class Params:
     @property
     def intermediate(self) -> str:
         return self.raw["intermediate"]
+
+    @property
+    def intermediate_members(self) -> tuple[str, ...]:
+        return tasks.intermediate_members(self.intermediate)
+
+    @property
+    def intermediate_mlm(self) -> bool:
+        return bool(self.raw["intermediate_mlm"])
+
+    @property
+    def intermediate_languages(self) -> list[str]:
+        return list(self.raw["intermediate_languages"])
+
+    @property
+    def intermediate_size(self) -> int | None:
+        return self.raw["intermediate_size"]
+
+    @property
+    def target_training(self) -> str:
+        return self.raw["target_training"]
 
     @property
     def benchmark(self) -> str:
@@ -203,9 +266,18 @@ def validate(raw: dict) -> Params:
     if raw["benchmark"] not in tasks.BENCHMARKS:
         raise unknown("benchmark", raw["benchmark"], tasks.BENCHMARKS)
     inter = raw["intermediate"]
-    valid_inter = [tasks.NO_INTERMEDIATE, *tasks.INTERMEDIATE_TASKS]
+    valid_inter = [tasks.NO_INTERMEDIATE, *tasks.INTERMEDIATE_TASKS, *tasks.MULTITASK]
     if not isinstance(inter, str) or inter not in valid_inter:
         raise unknown("intermediate task", inter, valid_inter)
+    if not isinstance(raw["intermediate_mlm"], bool):
+        raise ParamsError(f"intermediate_mlm must be true or false, got {raw['intermediate_mlm']!r}")
+    if raw["intermediate_mlm"] and inter == tasks.NO_INTERMEDIATE:
+        raise ParamsError("intermediate_mlm: true needs an intermediate task to add MLM to (intermediate is 'none')")
+    size = raw["intermediate_size"]
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
+        raise ParamsError(f"intermediate_size must be null or a positive integer, got {size!r}")
+    if raw["target_training"] not in tasks.TARGET_TRAINING:
+        raise unknown("target_training", raw["target_training"], tasks.TARGET_TRAINING)
     if raw["eval_split"] not in ("dev", "test"):
         raise unknown("eval_split", raw["eval_split"], ["dev", "test"])
     if not isinstance(raw["seed"], int):
@@ -241,18 +313,34 @@ def validate(raw: dict) -> Params:
         for target in params.active_targets:
             if not params.target_languages(target):
                 raise ParamsError(f"languages {langs} leaves target '{target}' with no language")
+    inter_langs = raw["intermediate_languages"]
+    if not isinstance(inter_langs, list) or not inter_langs or len(set(inter_langs)) != len(inter_langs):
+        raise ParamsError(f"intermediate_languages must be a non-empty list without repeats, got {inter_langs!r}")
+    for lang in inter_langs:
+        if lang not in tasks.languages_of(params.profile):
+            raise unknown(f"intermediate language for profile {params.profile}", lang,
+                          list(tasks.languages_of(params.profile)))
     for key in raw[params.profile]:
         if key not in GROUPS:
             raise unknown(f"group in params '{params.profile}'", key, list(GROUPS))
-    for name in ("data", "pretrain", "intermediate_train", "target_train", "retrieval"):
+    for name in ("data", "pretrain", "intermediate_train", "target_train", "retrieval", "translate"):
         params.group(name)  # every group the stages read must be there and well-formed
+    it = params.group("intermediate_train")
+    if it.multitask_params().sampler not in SAMPLERS:
+        raise unknown("multitask sampler", it.multitask_params().sampler, SAMPLERS)
+    it.mlm_params()
+    tr = params.group("translate")
+    if tr.engine not in ENGINES:
+        raise unknown("translate engine", tr.engine, ENGINES)
+    if tr.engine == "model" and not tr.model:
+        raise ParamsError(f"{params.profile}.translate.engine is 'model' but no translate.model is named")
     if params.group("retrieval").pooling not in POOLINGS:
         raise unknown("retrieval pooling", params.group("retrieval").pooling, POOLINGS)
     for name in params.active_targets:  # every trained target and the intermediate task need hparams
         if tasks.TARGETS[name].trains:
             params.group("target_train").for_task(name)
-    if params.intermediate != tasks.NO_INTERMEDIATE:
-        params.group("intermediate_train").for_task(params.intermediate)
+    for member in params.intermediate_members:
+        params.group("intermediate_train").for_task(member)
     params.world()
     return params
 

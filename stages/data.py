@@ -31,7 +31,8 @@ from typing import Iterator
 
 from stages import tasks
 
-WORLD_HUB = Path("data/world/hub")
+WORLD = Path("data/world")
+WORLD_HUB = WORLD / "hub"
 PREPARED = Path("data/prepared")
 INTERMEDIATE_DIR = "intermediate"
 

@@ -52,6 +52,20 @@ def load_encoder(path: str | Path):
     return model
 
 
+def load_mlm_head(path: str | Path, encoder) -> nn.Module:
+    """The masked-LM head of the pretrained checkpoint (MLM during intermediate training continues
+    pretraining), its output projection tied to `encoder`'s word embeddings as XLM-R's is."""
+    from transformers import AutoModelForMaskedLM
+
+    quiet_transformers()
+    mlm = AutoModelForMaskedLM.from_pretrained(str(path))
+    head = mlm.lm_head
+    if head.decoder.weight.shape != encoder.embeddings.word_embeddings.weight.shape:
+        raise EncoderLoadError(f"the LM head of {path} does not fit the encoder's vocabulary")
+    head.decoder.weight = encoder.embeddings.word_embeddings.weight
+    return head
+
+
 def tiny_config(pp, vocab_size: int, max_positions: int):
     from transformers import XLMRobertaConfig
     return XLMRobertaConfig(
@@ -120,12 +134,16 @@ class SpanHead(nn.Module):
 
 
 class TaskModel(nn.Module):
-    def __init__(self, encoder, task_type: str, n_labels: int = 0):
+    def __init__(self, encoder, task_type: str, n_labels: int = 0, head: nn.Module | None = None):
         super().__init__()
         self.encoder = encoder
         self.task_type = task_type
         hidden = encoder.config.hidden_size
-        if task_type == "classification":
+        if task_type == "mlm":  # the pretrained LM head (load_mlm_head), not a fresh one
+            if head is None:
+                raise ValueError("an MLM member needs the pretrained LM head: modeling.load_mlm_head")
+            self.head = head
+        elif task_type == "classification":
             self.head = ClassificationHead(hidden, n_labels)
         elif task_type == "multiple_choice":  # one score per (context, choice) pair
             self.head = ClassificationHead(hidden, 1)
@@ -143,7 +161,9 @@ class TaskModel(nn.Module):
         if self.task_type == "multiple_choice":
             out = out.view(-1, n_choices)  # (rows, choices)
         loss = None
-        if self.task_type in ("classification", "multiple_choice") and labels is not None:
+        if self.task_type == "mlm" and labels is not None:
+            loss = nn.functional.cross_entropy(out.flatten(0, 1), labels.flatten(), ignore_index=-100)
+        elif self.task_type in ("classification", "multiple_choice") and labels is not None:
             loss = nn.functional.cross_entropy(out, labels)
         elif self.task_type == "tagging" and labels is not None:
             loss = nn.functional.cross_entropy(out.flatten(0, 1), labels.flatten(), ignore_index=-100)

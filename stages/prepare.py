@@ -15,6 +15,7 @@ switching benchmarks reruns downstream stages only where the prepared data actua
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 from stages import config, data, leaderboard, tasks
@@ -86,51 +87,135 @@ def english(loader: Loader, task: tasks.Task, sources, dropped: dict, part: str)
 
 
 def main(name: str | None = None, intermediate: bool = False) -> None:
+    if intermediate:
+        return main_intermediate()
     params = config.load()
-    name = params.intermediate if intermediate else name
-    out = data.PREPARED / (data.INTERMEDIATE_DIR if intermediate else name)
+    out = data.PREPARED / name
     meta: dict = {"task": name, "profile": params.profile}
-    skip = None
-    if name == tasks.NO_INTERMEDIATE:
-        skip = "no intermediate task (the baseline arm)"
-    elif not intermediate and name not in params.active_targets:
+    if name not in params.active_targets:
         skip = f"not a target of benchmark {params.benchmark}"
-    if skip:
         with data.atomic_dir(out) as tmp:
             (tmp / "meta.json").write_text(json.dumps({**meta, "skipped": skip}, indent=2) + "\n")
-        if not intermediate:
-            data.write_skipped(LABELS / name, {"skipped": skip})
+        data.write_skipped(LABELS / name, {"skipped": skip})
         print(f"prepare {name}: skipped ({skip})")
         return
 
     task = tasks.TASKS[name]
-    dp = params.group("data")
     loader = Loader(params)
     meta.update({"type": task.type, "retrieval": task.retrieval, "no_answer": task.no_answer,
                  "counts": {}, "dropped": {}})
     with data.atomic_dir(out) as tmp:
-        if task.train:
-            train = english(loader, task, task.train, meta["dropped"], "train")
-            if dp.max_train_examples is not None:
-                train = train[:dp.max_train_examples]
-            dev = english(loader, task, task.dev, meta["dropped"], "dev")
-            meta["counts"]["train"] = data.write_jsonl(tmp / "train.jsonl", train)
-            meta["counts"]["dev"] = data.write_jsonl(tmp / "dev.jsonl", dev)
-            labels = task.labels if task.labels is not None else tuple(
-                sorted({t for r in train + dev for t in r["tags"]}))  # CCG: the supertags seen
-            meta["labels"] = list(labels)
-        else:
-            meta["labels"] = []
-        if not intermediate:
-            meta["languages"] = list(task.languages_for(params.profile, params.benchmark))
-            with data.atomic_dir(LABELS / name) as labels_tmp:
-                write_eval(loader, task, params, tmp, labels_tmp, meta)
+        meta["labels"] = write_training(loader, task, params, tmp, meta) if task.train else []
+        meta["languages"] = list(task.languages_for(params.profile, params.benchmark))
+        with data.atomic_dir(LABELS / name) as labels_tmp:
+            write_eval(loader, task, params, tmp, labels_tmp, meta)
         meta["sources"] = loader.provenance
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     counts = meta["counts"]
     n_eval = sum(n for split in counts.get("eval", {}).values() for n in split.values())
     print(f"prepare {name}: train {counts.get('train', 0)}, dev {counts.get('dev', 0)}, "
           f"eval {n_eval} rows in {sum(len(s) for s in counts.get('eval', {}).values())} files -> {out}")
+
+
+def write_training(loader: Loader, task: tasks.Task, params: config.Params, tmp: Path, meta: dict,
+                   size: int | None = None, languages: list[str] | None = None) -> list[str]:
+    """English train.jsonl and dev.jsonl of a task under `tmp`; returns its label names.
+    `size`: a seeded subsample of the training set; `languages`: each example is assigned one of
+    them (round robin over a seeded shuffle), for the translate stage to translate into."""
+    dp = params.group("data")
+    train = english(loader, task, task.train, meta["dropped"], "train")
+    if dp.max_train_examples is not None:
+        train = train[:dp.max_train_examples]
+    dev = english(loader, task, task.dev, meta["dropped"], "dev")
+    labels = task.labels if task.labels is not None else tuple(
+        sorted({t for r in train + dev for t in r["tags"]}))  # CCG: the supertags seen
+    if size is not None and size < len(train):
+        rng = random.Random(f"{params.seed}:size:{task.name}")
+        keep = sorted(rng.sample(range(len(train)), size))
+        train = [train[i] for i in keep]
+    if languages:
+        train = assign_languages(train, languages, f"{params.seed}:lang:{task.name}:train")
+        dev = assign_languages(dev, languages, f"{params.seed}:lang:{task.name}:dev")
+    meta["counts"]["train"] = data.write_jsonl(tmp / "train.jsonl", train)
+    meta["counts"]["dev"] = data.write_jsonl(tmp / "dev.jsonl", dev)
+    return list(labels)
+
+
+def assign_languages(rows: list[dict], languages: list[str], seed: str) -> list[dict]:
+    """Each row gets one language: round robin over a seeded shuffle, so every language holds an
+    equal share and the rows keep their order."""
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    lang_of = {i: languages[k % len(languages)] for k, i in enumerate(order)}
+    return [{**r, "lang": lang_of[i]} for i, r in enumerate(rows)]
+
+
+def main_intermediate() -> None:
+    """data/prepared/intermediate/: one directory per member task (multitask: all of them; MLM: the
+    corpus sample) and meta.json naming them. Rows carry the language they are to be trained in."""
+    params = config.load()
+    out = data.PREPARED / data.INTERMEDIATE_DIR
+    meta: dict = {"task": params.intermediate, "profile": params.profile, "mlm": params.intermediate_mlm,
+                  "languages": params.intermediate_languages, "size": params.intermediate_size, "members": {}}
+    with data.atomic_dir(out) as tmp:
+        if not params.intermediate_members:
+            meta["skipped"] = "no intermediate task (the baseline arm)"
+        loader = Loader(params)
+        for member in params.intermediate_members:
+            task = tasks.TASKS[member]
+            m = {"type": task.type, "no_answer": task.no_answer, "counts": {}, "dropped": {}}
+            m["labels"] = write_training(loader, task, params, tmp / member, m, params.intermediate_size,
+                                         params.intermediate_languages)
+            meta["members"][member] = m
+        if params.intermediate_mlm:
+            rows, m = mlm_corpus(params, loader)
+            m["counts"] = {"train": data.write_jsonl(tmp / tasks.MLM / "train.jsonl", rows), "dev": 0}
+            data.write_jsonl(tmp / tasks.MLM / "dev.jsonl", [])
+            meta["members"][tasks.MLM] = m
+        meta["sources"] = loader.provenance
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"prepare intermediate {params.intermediate}: "
+          + ("; ".join(f"{k} train {v['counts']['train']}" for k, v in meta["members"].items())
+             or meta.get("skipped", "")))
+
+
+def mlm_corpus(params: config.Params, loader: Loader) -> tuple[list[dict], dict]:
+    """Multilingual MLM text: `sentences` lines, language l drawn with probability ~ n_l^alpha
+    (n_l = lines available; paper: alpha 0.3 over the 40 XTREME languages' Wikipedia). Tiny: the
+    world's corpus; paper: the Hub dump named in intermediate_train.mlm."""
+    mp = params.group("intermediate_train").mlm_params()
+    if params.profile == "tiny":
+        texts = {code: (data.WORLD / "corpus" / f"{code}.txt").read_text(encoding="utf-8").splitlines()
+                 for code in tasks.WORLD_LANGUAGES}
+        sizes = {code: len(lines) for code, lines in texts.items()}
+        source = "the embedded world's corpus"
+    else:
+        langs = sorted({l for t in tasks.BENCHMARK_TARGETS["xtreme"] for l in tasks.TARGETS[t].languages["xtreme"]})
+        dumps = {code: data.load_source(mp.corpus, mp.corpus_config.format(code=code), "train",
+                                        local_hub=loader.local_hub, revision=mp.revision) for code in langs}
+        sizes = {code: len(ds) for code, ds in dumps.items()}
+        texts = None
+        source = f"{mp.corpus} ({mp.corpus_config}) @ {mp.revision}"
+    weights = {c: n ** mp.alpha for c, n in sizes.items()}
+    total = sum(weights.values())
+    quota = {c: round(mp.sentences * w / total) for c, w in weights.items()}
+    rows = []
+    for code in sorted(quota):
+        rng = random.Random(f"{params.seed}:mlm:{code}")
+        if texts is not None:
+            lines = [l for l in texts[code] if l.strip()]
+            picked = rng.sample(lines, min(quota[code], len(lines)))
+        else:  # articles in a seeded order, cut into sentences, until the quota is met
+            picked, ds = [], dumps[code]
+            for i in rng.sample(range(len(ds)), len(ds)):
+                picked += [s for _, s in data.split_sentences(ds[i]["text"])]
+                if len(picked) >= quota[code]:
+                    break
+            picked = picked[:quota[code]]
+        rows += [{"id": f"{code}-{k}", "text": t, "lang": code} for k, t in enumerate(picked)]
+    random.Random(f"{params.seed}:mlm:order").shuffle(rows)
+    return rows, {"type": "mlm", "source": source, "alpha": mp.alpha, "per_language": quota,
+                  "no_answer": False, "labels": [], "dropped": {}}
 
 
 def write_eval(loader: Loader, task: tasks.Task, params: config.Params, tmp: Path, labels: Path,

@@ -76,7 +76,7 @@ def render(params: config.Params, summary: dict, scores: dict) -> str:
         model_size=f"{info.get('parameters', 0) / 1e6:.1f}M-parameter",
         world_languages=", ".join(f"{l.name} ({c})" for c, l in tasks.WORLD_LANGUAGES.items() if c != "en"),
         ours=summary, base=base, gain=summary["gain"], scored=scored, columns=columns, overall=overall,
-        missing=scores["missing_tasks"], commands=scores["commands"],
+        missing=scores["missing_tasks"], commands=scores["commands"], variant=summary["variant"],
         headline_ours={t: per_language(summary, t) for t in targets},
         headline_base={t: per_language(base, t) for t in targets},
         params=[(k, v) for k, v in flatten(params.raw) if not k.startswith(

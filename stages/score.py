@@ -8,7 +8,9 @@ The stage writes two small git-tracked files (DVC metrics, `cache: false`):
   reports/metrics.json  evaluate.py's output for this experiment's arm, on the `eval_split`:
                         all_task (only when every task of the benchmark ran), group scores, and per
                         task {metric: {lang: value}, avg_<metric>, avg_metric}; the same under
-                        `baseline` (no intermediate training) and `gain` (arm - baseline).
+                        `baseline` (no intermediate training) and `gain` (arm - baseline); and
+                        `variant`: the settings behind the numbers (intermediate task, MLM,
+                        intermediate languages and size, target training).
   reports/scores.json   what was scored (per task: split, languages; tasks left out), the command
                         that reproduces each arm's numbers, and where the numbers came from.
 `xstilts score --predictions data/predictions/<arm> --labels data/labels --benchmark <b> --split
@@ -36,6 +38,15 @@ def subtract(a: dict, b: dict) -> dict:
     return out
 
 
+def variant(params: config.Params) -> dict:
+    """Which setting produced the numbers (strings: `dvc metrics diff` compares only numbers)."""
+    return {"profile": params.profile, "intermediate": params.intermediate,
+            "intermediate_mlm": str(params.intermediate_mlm).lower(),
+            "intermediate_languages": ",".join(params.intermediate_languages),
+            "intermediate_size": str(params.intermediate_size or "all"),
+            "target_training": params.target_training, "eval_split": params.eval_split}
+
+
 def languages_of(params: config.Params) -> dict[str, tuple[str, ...]]:
     return {t: params.target_languages(t) for t in params.active_targets}
 
@@ -52,10 +63,10 @@ def build(params: config.Params) -> tuple[dict, dict]:
         results[arm], info[arm] = xtreme_scorer.evaluate(PREDICTIONS / arm, LABELS, params.benchmark,
                                                           params.eval_split, languages_of(params))
     ours, base = results["intermediate"], results["baseline"]
-    summary = {**ours, "baseline": base, "gain": subtract(ours, base)}
+    summary = {**ours, "baseline": base, "gain": subtract(ours, base), "variant": variant(params)}
     scored = info["intermediate"]
     scores = {"profile": params.profile, "benchmark": params.benchmark, "intermediate": params.intermediate,
-              "seed": params.seed, "eval_split": params.eval_split, "targets": params.active_targets,
+              "variant": variant(params), "seed": params.seed, "eval_split": params.eval_split, "targets": params.active_targets,
               "scored": scored["scored"], "missing_tasks": scored["missing_tasks"],
               "commands": {arm: command(params, arm) for arm in ARMS},
               "note": ("profile tiny: numbers from the embedded synthetic world, not the paper's data"

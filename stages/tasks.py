@@ -163,6 +163,7 @@ class Task:
     pool: Source | None = None                  # ranking: the candidate pool shared by all languages
     no_answer: bool = False                     # QA with unanswerable questions (SQuAD v2.0)
     group: str | None = None                    # XTREME category
+    translated_train: Source | None = None      # published translate-train data ({code}: the language)
     notes: str = ""
 
     @property
@@ -245,12 +246,14 @@ TASKS = {t.name: t for t in (
     Task("xnli", "target", "classification", "accuracy", "XNLI, cross-lingual NLI",
          train=MNLI_TRAIN, dev=MNLI_DEV, train_from="mnli", labels=NLI_LABELS, group="classification",
          eval=_dev_test("facebook/xnli", "{code}", "nli"),
+         translated_train=_s("facebook/xnli", "{code}", "train", "nli"),  # MNLI's train, machine-translated
          languages={"xtreme": XNLI, "xtreme_r": XNLI}),
     Task("pawsx", "target", "classification", "accuracy", "PAWS-X, paraphrase adversaries",
          train=(_s("google-research-datasets/paws-x", "en", "train", "paws"),),
          dev=(_s("google-research-datasets/paws-x", "en", "validation", "paws"),), train_from="pawsx",
          labels=PAWS_LABELS, group="classification",
          eval=_dev_test("google-research-datasets/paws-x", "{code}", "paws"),
+         translated_train=_s("google-research-datasets/paws-x", "{code}", "train", "paws"),  # translated train
          languages={"xtreme": PAWSX}),
     Task("xcopa", "target", "multiple_choice", "accuracy", "XCOPA, causal commonsense (2-way)",
          train=(_s("aps/super_glue", "copa", "train", "copa"),),
@@ -325,6 +328,21 @@ TASKS = {t.name: t for t in (
 
 NO_INTERMEDIATE = "none"
 INTERMEDIATE_TASKS = {n: t for n, t in TASKS.items() if t.is_intermediate}
+# Multi-task intermediate training (paper.md §4): every intermediate task at once, each with its own
+# head; the first version's mixture left SQuAD out "due to implementation issues".
+MULTITASK = {
+    "multitask": tuple(INTERMEDIATE_TASKS),
+    "multitask_v1": tuple(t for t in INTERMEDIATE_TASKS if t not in ("squad_v1", "squad_v2")),
+}
+MLM = "mlm"  # the member name of masked-LM during intermediate training (intermediate_mlm: true)
+TARGET_TRAINING = ("zero_shot", "translate_train", "translate_train_all")
+
+
+def intermediate_members(name: str) -> tuple[str, ...]:
+    """The intermediate tasks a value of the `intermediate` param trains on ('none': nothing)."""
+    if name == NO_INTERMEDIATE:
+        return ()
+    return MULTITASK.get(name, (name,))
 TARGETS = {n: t for n, t in TASKS.items() if t.is_target}
 # Each benchmark's tasks in evaluate.py's order (its output lists them so) and its groups, exactly
 # as evaluate.py names them. XTREME-R's evaluate.py lists LAReQA with no languages and no metric, so

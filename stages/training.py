@@ -6,9 +6,10 @@ Seeded: the same params and seed give the same numbers on CPU.
 """
 from __future__ import annotations
 
-import copy
 import math
+import random
 import time
+from dataclasses import dataclass
 
 import torch
 
@@ -74,6 +75,12 @@ def featurize(task_type: str, rows: list[dict], tokenizer, hp, labels=()) -> lis
     else:
         raise ValueError(f"cannot featurize task type '{task_type}'")
     return feats
+
+
+def featurize_mlm(rows: list[dict], tokenizer, hp) -> list[dict]:
+    """Masked-LM inputs: one corpus line per row (masking happens per batch, in training)."""
+    enc = tokenizer([r["text"] for r in rows], truncation=True, max_length=hp.max_seq_length)
+    return [{"input_ids": ids, "example": i} for i, ids in enumerate(enc["input_ids"])]
 
 
 def collate(feats: list[dict], pad_id: int) -> dict:
@@ -179,54 +186,152 @@ def dev_score(task_type: str, rows: list[dict], preds: list, no_answer: bool = F
 
 
 # --- training ---------------------------------------------------------------------------------
+@dataclass
+class Member:
+    """One task of a (possibly multi-task) run: its own head over the shared encoder."""
+    name: str
+    task_type: str          # classification | multiple_choice | tagging | qa | mlm
+    model: torch.nn.Module  # TaskModel; every member's model holds the same encoder object
+    train_rows: list[dict]
+    dev_rows: list[dict]    # empty for MLM: it takes no part in early stopping
+    hp: object              # config.TaskHparams
+    labels: tuple = ()
+    no_answer: bool = False
+
+
+def sampling_weights(sizes: dict[str, int], sampler: str = "proportional", examples_cap: int = 2 ** 17,
+                     temperature: float = 1.0) -> dict[str, float]:
+    """Probability of drawing each task for an optimizer step. proportional: min(n_m, K) / sum_k
+    min(n_k, K) (the paper's, after Raffel et al.; K = examples_cap); temperature: the same
+    weights raised to 1/T before normalizing (T = 1 is proportional); uniform: 1 / #tasks."""
+    if sampler == "uniform":
+        weights = {m: 1.0 for m in sizes}
+    elif sampler in ("proportional", "temperature"):
+        t = 1.0 if sampler == "proportional" else temperature
+        weights = {m: min(n, examples_cap) ** (1.0 / t) for m, n in sizes.items()}
+    else:
+        raise ValueError(f"unknown sampler '{sampler}'; valid: proportional, temperature, uniform")
+    total = sum(weights.values())
+    return {m: w / total for m, w in weights.items()}
+
+
+def _batches(n: int, batch_size: int, gen: torch.Generator):
+    """Endless epochs of shuffled index batches (the last batch of an epoch may be short)."""
+    while True:
+        order = torch.randperm(n, generator=gen).tolist()
+        for i in range(0, n, batch_size):
+            yield order[i:i + batch_size]
+
+
+def mask_tokens(input_ids: torch.Tensor, attention_mask: torch.Tensor, tokenizer, probability: float,
+                gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """BERT's masking: `probability` of the real tokens are predicted; of those 80% become <mask>,
+    10% a random token, 10% stay."""
+    labels = input_ids.clone()
+    special = torch.tensor([[t in tokenizer.all_special_ids for t in row] for row in input_ids.tolist()])
+    chosen = (torch.rand(input_ids.shape, generator=gen) < probability) & attention_mask.bool() & ~special
+    labels[~chosen] = -100
+    inputs = input_ids.clone()
+    to_mask = chosen & (torch.rand(input_ids.shape, generator=gen) < 0.8)
+    inputs[to_mask] = tokenizer.mask_token_id
+    to_random = chosen & ~to_mask & (torch.rand(input_ids.shape, generator=gen) < 0.5)
+    inputs[to_random] = torch.randint(len(tokenizer), input_ids.shape, generator=gen)[to_random]
+    return inputs, labels
+
+
 def train(model, task_type: str, train_rows: list[dict], dev_rows: list[dict], tokenizer, tp, hp,
           seed: int, labels=(), no_answer: bool = False) -> list[dict]:
-    """Train in place; restore the weights with the best early-stopping dev score. Returns the log."""
-    feats = featurize(task_type, train_rows, tokenizer, hp, labels)
-    dev_rows = dev_rows[:tp.early_stopping_examples]
-    steps_per_epoch = math.ceil(len(feats) / hp.batch_size)
-    total = max(1, int(steps_per_epoch * hp.epochs))
+    """Single-task training: `train_members` with one member."""
+    return train_members([Member("task", task_type, model, train_rows, dev_rows, hp, tuple(labels), no_answer)],
+                         tokenizer, tp, seed)
+
+
+def train_members(members: list[Member], tokenizer, tp, seed: int, sampler: str = "proportional",
+                  examples_cap: int = 2 ** 17, temperature: float = 1.0, mlm_probability: float = 0.15,
+                  lr: float | None = None) -> list[dict]:
+    """Train in place; restore the weights with the best early-stopping dev score. Returns the log.
+
+    Each optimizer step draws one member (`sampling_weights`) and takes one batch of it; with one
+    member this is plain single-task training. The early-stopping score is the mean over members
+    of their dev metric on the first `early_stopping_examples` dev rows (MLM has none). The number
+    of steps is what the supervised members need for their epochs (a task's examples capped at K),
+    scaled up by MLM's share of the draws so the supervised tasks still get their epochs."""
+    feats = {m.name: (featurize(m.task_type, m.train_rows, tokenizer, m.hp, m.labels)
+                      if m.task_type != "mlm" else featurize_mlm(m.train_rows, tokenizer, m.hp)) for m in members}
+    dev = {m.name: m.dev_rows[:tp.early_stopping_examples] for m in members if m.dev_rows}
+    if not dev:
+        raise ValueError("no member has dev data for early stopping")
+    probs = sampling_weights({m.name: len(feats[m.name]) for m in members}, sampler, examples_cap, temperature)
+    supervised = [m for m in members if m.task_type != "mlm"]
+    total = sum(math.ceil(min(len(feats[m.name]), examples_cap) / m.hp.batch_size) * m.hp.epochs for m in supervised)
+    total = max(1, int(total / max(1e-9, sum(probs[m.name] for m in supervised))))
     warmup = int(tp.warmup_ratio * total)
+
+    params = {}  # the encoder is shared: every parameter once
+    for m in members:
+        for n, p in m.model.named_parameters():
+            params.setdefault(id(p), (f"{m.name}.{n}", p))
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
-         "weight_decay": tp.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
+        {"params": [p for n, p in params.values() if not any(k in n for k in no_decay)], "weight_decay": tp.weight_decay},
+        {"params": [p for n, p in params.values() if any(k in n for k in no_decay)], "weight_decay": 0.0},
     ]
-    opt = torch.optim.AdamW(groups, lr=tp.lr)
+    opt = torch.optim.AdamW(groups, lr=lr if lr is not None else tp.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: (s + 1) / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
-    gen = torch.Generator().manual_seed(seed)
+    streams = {m.name: _batches(len(feats[m.name]), m.hp.batch_size,
+                                torch.Generator().manual_seed(seed + i)) for i, m in enumerate(members)}
+    draw = random.Random(seed)  # which member each step trains (unused with one member)
+    mlm_gen = torch.Generator().manual_seed(seed + 7919)
+    names = [m.name for m in members]
+    by_name = {m.name: m for m in members}
+
+    def snapshot():
+        return [p.detach().clone() for _, p in params.values()]
+
     log, running, best, bad, step, t0 = [], [], (-math.inf, None, 0), 0, 0, time.time()
-    model.train()
+    drawn = {m.name: 0 for m in members}
+    for m in members:
+        m.model.train()
     while step < total:
-        order = torch.randperm(len(feats), generator=gen).tolist()
-        for i in range(0, len(order), hp.batch_size):
-            batch = collate([feats[k] for k in order[i:i + hp.batch_size]], tokenizer.pad_token_id)
-            loss, _ = model(**batch)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), tp.max_grad_norm)
-            opt.step()
-            sched.step()
-            opt.zero_grad()
-            running.append(loss.item())
-            step += 1
-            if step % tp.eval_every == 0 or step == total:
-                preds = predict(model, task_type, dev_rows, tokenizer, hp, labels, tp.eval_batch_size, no_answer)
-                score = dev_score(task_type, dev_rows, preds, no_answer)
-                log.append({"step": step, "loss": sum(running) / len(running), "dev_score": score,
-                            "seconds": round(time.time() - t0, 1)})
-                running = []
-                if score > best[0]:
-                    best, bad = (score, copy.deepcopy(model.state_dict()), step), 0
-                else:
-                    bad += 1
-                if bad >= tp.patience:
-                    step = total
-            if step >= total:
+        name = names[0] if len(names) == 1 else draw.choices(names, weights=[probs[n] for n in names])[0]
+        m = by_name[name]
+        drawn[name] += 1
+        batch = collate([feats[name][k] for k in next(streams[name])], tokenizer.pad_token_id)
+        if m.task_type == "mlm":
+            batch["input_ids"], batch["labels"] = mask_tokens(batch["input_ids"], batch["attention_mask"],
+                                                              tokenizer, mlm_probability, mlm_gen)
+        loss, _ = m.model(**batch)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for _, p in params.values()], tp.max_grad_norm)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        running.append(loss.item())
+        step += 1
+        if step % tp.eval_every == 0 or step == total:
+            scores = {}
+            for n, rows in dev.items():
+                d = by_name[n]
+                preds = predict(d.model, d.task_type, rows, tokenizer, d.hp, d.labels, tp.eval_batch_size, d.no_answer)
+                scores[n] = dev_score(d.task_type, rows, preds, d.no_answer)
+            score = sum(scores.values()) / len(scores)
+            row = {"step": step, "loss": sum(running) / len(running), "dev_score": score,
+                   "seconds": round(time.time() - t0, 1)}
+            if len(members) > 1:
+                row.update(dev_scores=scores, steps_per_task=dict(drawn))
+            log.append(row)
+            running = []
+            if score > best[0]:
+                best, bad = (score, snapshot(), step), 0
+            else:
+                bad += 1
+            if bad >= tp.patience:
                 break
     if best[1] is not None:
-        model.load_state_dict(best[1])
+        with torch.no_grad():
+            for (_, p), saved in zip(params.values(), best[1]):
+                p.copy_(saved)
     for row in log:
         row["best"] = row["step"] == best[2]
     return log

@@ -374,7 +374,8 @@ def hub_path(root: Path, repo: str, config: str, split: str) -> Path:
 # --- the world ---------------------------------------------------------------------------------
 def generate(out: Path, wp, languages=tasks.WORLD_LANGUAGES) -> dict:
     """Write the whole world under `out` (a fresh directory): the pretraining corpus, every task's
-    twin in its Hub layout (stages/twins.py) and the CCGbank-shaped directory. Returns world.json."""
+    twin in its Hub layout (stages/twins.py), the CCGbank-shaped directory and lexicon.json (the
+    English -> language dictionaries of the translate stage). Returns world.json."""
     import datasets
 
     from stages import twins
@@ -397,12 +398,34 @@ def generate(out: Path, wp, languages=tasks.WORLD_LANGUAGES) -> dict:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
+    lexicon = {code: bilingual_dictionary(renderers["en"], r) for code, r in renderers.items() if code != "en"}
+    (out / "lexicon.json").write_text(json.dumps(lexicon, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
+                                      encoding="utf-8")
     n_files = twins.write_all(out, wp, renderers, languages)
     summary = {"seed": seed, "params": asdict(wp) if hasattr(wp, "__dataclass_fields__") else dict(wp),
                "languages": {c: {**asdict(languages[c]), **asdict(GRAMMARS[c])} for c in languages},
                "parquet_files": n_files, "datasets_version": datasets.__version__}
     (out / "world.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return summary
+
+
+def bilingual_dictionary(en: Renderer, other: Renderer) -> dict[str, str]:
+    """English surface form -> the other language's, for the world's word-by-word translator (the
+    tiny profile's "MT system"). Inflected English forms map to the inflected form (plural nouns,
+    3rd-person verbs); English-only words (do-support, articles of a language without them) map to
+    "" (dropped). Word order stays English: a crude translation, as real MT is imperfect."""
+    out = {}
+    for concept in other.lex:
+        out[en.word(concept)] = other.word(concept)
+    for noun in [*PEOPLE, *ANIMALS, *FOOD, *TEXTS, *THINGS, *PLACES]:
+        out[en.noun(noun, True)] = other.noun(noun, True)
+    for verb, (third, base, *_) in VERBS.items():
+        out[third] = out[base] = other.word(verb)
+    out["does"] = out["do"] = ""
+    out["an"] = out["a"]
+    if not other.g.determiners:
+        out["the"] = out["a"] = out["an"] = ""
+    return out
 
 
 def _switch(rng, tok, concept_of: dict[str, str]):

@@ -11,6 +11,7 @@ import datasets
 import pytest
 from datasets import ClassLabel, Features, List, Sequence, Value
 
+from conftest import ROOT
 from stages import data, prepare, tasks
 
 S = Value("string")
@@ -53,6 +54,8 @@ def all_sources():
         yield from ((t, s) for o in t.overrides.values() for s in o.values())
         if t.pool is not None:
             yield t, t.pool
+        if t.translated_train is not None:
+            yield t, t.translated_train
 
 
 # Every format this file has a fixture test for; the registry may use no other.
@@ -646,6 +649,26 @@ def test_local_mirror_reads_the_layouts_hub_repos_use(tmp_path, monkeypatch):
         data.load_source("izhx/xtreme-r-udpos", "pl", "test", local_hub=tmp_path)
 
 
+def test_published_translate_train_sets_load_per_language(tmp_path):
+    """XNLI's own translation of MNLI's train (facebook/xnli <lang> train), for target translate-train."""
+    import yaml
+
+    from stages import config, translate
+
+    raw = yaml.safe_load(open(ROOT / "params.yaml"))
+    raw["profile"] = "paper"
+    raw["paper"]["data"]["local_hub"] = str(tmp_path)
+    params = config.validate(raw)
+    path = tmp_path / "facebook/xnli/de/train-00000-of-00001.parquet"
+    path.parent.mkdir(parents=True)
+    datasets.Dataset.from_list([{"premise": "Der Hund", "hypothesis": "Ein Tier", "label": 0},
+                                {"premise": "Die Katze", "hypothesis": "Kein Tier", "label": 2}],
+                               features=Features({"premise": S, "hypothesis": S, "label": NLI})).to_parquet(str(path))
+    rows, dropped = translate.published_rows(params, tasks.TARGETS["xnli"], "de")
+    assert [(r["text_a"], r["label"], r["lang"]) for r in rows] == [
+        ("Der Hund", "entailment", "de"), ("Die Katze", "contradiction", "de")] and dropped == {}
+
+
 def test_offline_hub_load_is_actionable(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
@@ -663,3 +686,32 @@ def test_atomic_dir_leaves_nothing_on_failure(tmp_path):
             (tmp / "half.txt").write_text("x")
             raise RuntimeError("interrupted")
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_mlm_corpus_samples_languages_by_size_to_the_alpha(tmp_path):
+    """Profile paper's MLM corpus: Wikipedia dumps per XTREME language, p(l) ~ n_l^alpha."""
+    import yaml
+
+    from stages import config
+
+    raw = yaml.safe_load(open(ROOT / "params.yaml"))
+    raw["profile"] = "paper"
+    raw["paper"]["data"]["local_hub"] = str(tmp_path)
+    raw["paper"]["intermediate_train"]["mlm"].update(sentences=60, alpha=0.5, corpus_config="20231101.{code}")
+    params = config.validate(raw)
+    langs = sorted({l for t in tasks.BENCHMARK_TARGETS["xtreme"] for l in tasks.TARGETS[t].languages["xtreme"]})
+    assert len(langs) == 40
+    for code in langs:
+        n = 16 if code == "de" else 4  # German's dump is 4x the others: sqrt -> 2x the share
+        path = tmp_path / "wikimedia/wikipedia" / f"20231101.{code}" / "train-00000-of-00001.parquet"
+        path.parent.mkdir(parents=True)
+        datasets.Dataset.from_list([{"id": str(i), "title": "t", "text": f"{code} one {i}. {code} two {i}. {code} three {i}."}
+                                    for i in range(n)]).to_parquet(str(path))
+    rows, meta = prepare.mlm_corpus(params, prepare.Loader(params))
+    quota = meta["per_language"]
+    assert quota["de"] == round(60 * 4 / (39 * 2 + 4)) and quota["fr"] == round(60 * 2 / (39 * 2 + 4))
+    per_lang = {}
+    for r in rows:
+        per_lang[r["lang"]] = per_lang.get(r["lang"], 0) + 1
+        assert r["text"].startswith(r["lang"] + " ")  # sentences, cut from that language's articles
+    assert per_lang == {c: q for c, q in quota.items() if q}

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
+from stages import tasks
 
 TRIM = {
     "world": {"corpus_sentences": 400, "train_examples": 240, "dev_examples": 48, "eval_per_language": 24},
@@ -78,7 +79,8 @@ def test_repro_then_noop_then_experiments(repo):
     # reports/metrics.json is `xstilts score` on the pipeline's own folders, number for number
     scores = json.loads((repo / "reports/scores.json").read_text())
     assert scores["profile"] == "tiny" and scores["missing_tasks"] == ["panx", "xquad", "tydiqa"]
-    ours = {k: v for k, v in metrics.items() if k not in ("baseline", "gain")}
+    ours = {k: v for k, v in metrics.items() if k not in ("baseline", "gain", "variant")}
+    assert metrics["variant"]["intermediate"] == "mnli" and metrics["variant"]["target_training"] == "zero_shot"
     for arm, block in (("intermediate", ours), ("baseline", metrics["baseline"])):
         assert json.loads(run(scores["commands"][arm], repo).stdout) == block
     # predictions and gold labels in XTREME's leaderboard layout; skipped targets say why
@@ -149,3 +151,43 @@ def test_metrics_diff_across_branches(repo):
     now = json.loads((repo / "reports/metrics.json").read_text())
     assert now["gain"]["classification"] == pytest.approx(0, abs=1e-9)
     assert all(v["avg_metric"] == pytest.approx(0, abs=1e-9) for k, v in now["gain"].items() if isinstance(v, dict))
+
+
+@pytest.mark.slow
+def test_variants_are_one_param_away(repo):
+    """issue 5: multi-task + MLM + a language mix + a size in one experiment, then translate-train."""
+    if not (repo / "dvc.lock").exists():
+        run(["dvc", "repro"], repo)
+    run(["git", "checkout", "--", "params.yaml"], repo)
+    run(["dvc", "repro"], repo)  # back to the committed params (run-cache)
+    base = json.loads((repo / "reports/metrics.json").read_text())
+
+    exp = run(["dvc", "exp", "run", "-S", "intermediate=multitask", "-S", "intermediate_mlm=true",
+               "-S", "intermediate_languages=[en,qb]", "-S", "intermediate_size=100"], repo)
+    assert "Running stage 'translate_intermediate'" in exp.stdout
+    assert "Running stage 'finetune@baseline" not in exp.stdout  # the baseline arm is untouched
+    log = json.loads((repo / "models/intermediate/intermediate/train_log.json").read_text())
+    assert set(log["members"]) == {*tasks.MULTITASK["multitask"], tasks.MLM}
+    assert all(m["train_examples"] <= 100 for n, m in log["members"].items() if n != tasks.MLM)
+    assert log["lr"] == yaml.safe_load((repo / "params.yaml").read_text())["tiny"]["intermediate_train"]["mlm"]["lr"]
+    drawn = log["log"][-1]["steps_per_task"]
+    assert all(drawn[n] > 0 for n in log["members"])
+    rows = [json.loads(l) for l in (repo / "data/translated/intermediate/mnli/train.jsonl").read_text().splitlines()]
+    assert {r["lang"] for r in rows} == {"en", "qb"} and len(rows) == 100
+    metrics = json.loads((repo / "reports/metrics.json").read_text())
+    assert metrics["variant"]["intermediate"] == "multitask" and metrics["variant"]["intermediate_mlm"] == "true"
+    assert metrics["variant"]["intermediate_languages"] == "en,qb" and metrics["variant"]["intermediate_size"] == "100"
+    assert metrics["xnli"]["avg_metric"] != base["xnli"]["avg_metric"]
+    assert metrics["baseline"]["xnli"] == base["baseline"]["xnli"]
+
+    run(["git", "checkout", "--", "params.yaml"], repo)
+    exp = run(["dvc", "exp", "run", "-S", "target_training=translate_train"], repo)
+    assert "Running stage 'translate_train@xnli'" in exp.stdout and "Running stage 'finetune@baseline-xnli'" in exp.stdout
+    tl = json.loads((repo / "data/predictions/intermediate/xnli/train_log.json").read_text())
+    assert tl["target_training"] == "translate_train" and set(tl["runs"]) == {"en", "qa", "qb", "qc", "qd", "qe"}
+    qa_train = (repo / "data/translated/xnli/qa/train.jsonl").read_text().splitlines()
+    assert len(qa_train) > 0 and json.loads(qa_train[0])["lang"] == "qa"
+    metrics = json.loads((repo / "reports/metrics.json").read_text())
+    assert metrics["variant"]["target_training"] == "translate_train"
+    assert metrics["xnli"]["avg_metric"] != base["xnli"]["avg_metric"]
+    run(["git", "checkout", "--", "params.yaml"], repo)

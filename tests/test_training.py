@@ -116,3 +116,83 @@ def test_qa_features_point_at_the_answer(tiny_model_dir):
         s, e = f["offsets"][f["start_positions"]], f["offsets"][f["end_positions"]]
         assert ctx[s[0]:e[1]] == "Maria"
 
+
+
+# --- multi-task: the sampler, shared encoder, MLM ----------------------------------------------
+def test_sampling_weights_formula():
+    w = training.sampling_weights({"a": 300, "b": 100, "c": 1000}, "proportional", examples_cap=500)
+    assert w == pytest.approx({"a": 300 / 900, "b": 100 / 900, "c": 500 / 900})
+    assert training.sampling_weights({"a": 3, "b": 1}, "uniform") == {"a": 0.5, "b": 0.5}
+    t = training.sampling_weights({"a": 400, "b": 100}, "temperature", temperature=2.0)
+    assert t == pytest.approx({"a": 20 / 30, "b": 10 / 30})  # sqrt: 20 vs 10
+    with pytest.raises(ValueError, match="unknown sampler 'roundrobin'"):
+        training.sampling_weights({"a": 1}, "roundrobin")
+
+
+def _rows(n, prefix):
+    words = ["cat", "dog", "sees", "the", "red", "bird", "Maria"]
+    return [{"id": f"{prefix}{i}", "text_a": " ".join(words[(i + k) % 7] for k in range(4)),
+             "text_b": words[i % 7], "label": ["entailment", "neutral", "contradiction"][i % 3]} for i in range(n)]
+
+
+def test_multitask_draws_tasks_in_proportion_and_shares_the_encoder(tiny_model_dir):
+    tok = modeling.load_tokenizer(tiny_model_dir)
+    encoder = modeling.load_encoder(tiny_model_dir)
+    training.setup(0, 2)
+    sizes, cap = {"big": 600, "mid": 200, "small": 40}, 300
+    members = [training.Member(name, "classification",
+                               modeling.TaskModel(encoder, "classification", n_labels=3), _rows(n, name),
+                               _rows(8, name + "-dev"), config.TaskHparams(batch_size=8, epochs=1, max_seq_length=16),
+                               tasks.NLI_LABELS) for name, n in sizes.items()]
+    assert all(m.model.encoder is encoder for m in members)
+    tp = config.TrainParams(lr=1e-4, warmup_ratio=0.1, weight_decay=0.0, max_grad_norm=1.0,
+                            early_stopping_examples=8, eval_every=10_000, patience=10, torch_threads=2, tasks={})
+    log = training.train_members(members, tok, tp, seed=3, sampler="proportional", examples_cap=cap)
+    drawn = log[-1]["steps_per_task"]
+    total = sum(drawn.values())
+    # steps: what each task needs for one epoch of its capped examples, batch 8: 38 + 25 + 5
+    assert total == 38 + 25 + 5
+    expected = training.sampling_weights(sizes, "proportional", cap)
+    for name, p in expected.items():  # binomial 3-sigma band around the formula
+        sd = (total * p * (1 - p)) ** 0.5
+        assert abs(drawn[name] - total * p) <= 3 * sd + 1, (drawn, expected)
+    assert set(log[-1]["dev_scores"]) == set(sizes)
+    assert log[-1]["dev_score"] == pytest.approx(sum(log[-1]["dev_scores"].values()) / 3)
+
+
+def test_sampler_counts_over_many_draws_match_the_formula(tiny_model_dir):
+    """The same draw as train_members, counted over enough steps to hold it to 2%."""
+    import random
+    probs = training.sampling_weights({"a": 5000, "b": 1000, "c": 200_000}, "proportional", 2 ** 17)
+    names, draw = list(probs), random.Random(1)
+    counts = {n: 0 for n in names}
+    for _ in range(50_000):
+        counts[draw.choices(names, weights=[probs[n] for n in names])[0]] += 1
+    for n in names:
+        assert counts[n] / 50_000 == pytest.approx(probs[n], abs=0.02)
+
+
+def test_mlm_member_uses_the_pretrained_head_and_masks(tiny_model_dir):
+    tok = modeling.load_tokenizer(tiny_model_dir)
+    encoder = modeling.load_encoder(tiny_model_dir)
+    head = modeling.load_mlm_head(tiny_model_dir, encoder)
+    assert head.decoder.weight is encoder.embeddings.word_embeddings.weight  # tied, as XLM-R
+    ids = torch.tensor([tok("the red dog sees Maria .")["input_ids"]] * 50)
+    inputs, labels = training.mask_tokens(ids, torch.ones_like(ids), tok, 0.15, torch.Generator().manual_seed(0))
+    chosen = labels != -100
+    assert 0.05 < chosen.float().mean() < 0.3 and not chosen[:, 0].any() and not chosen[:, -1].any()
+    assert (inputs[chosen] == tok.mask_token_id).float().mean() > 0.6
+    training.setup(0, 2)
+    mlm = modeling.TaskModel(encoder, "mlm", head=head)
+    nli = modeling.TaskModel(encoder, "classification", n_labels=3)
+    members = [training.Member("nli", "classification", nli, _rows(64, "n"), _rows(8, "d"),
+                               config.TaskHparams(batch_size=8, epochs=1, max_seq_length=16), tasks.NLI_LABELS),
+               training.Member(tasks.MLM, "mlm", mlm, [{"id": str(i), "text": "the red dog sees Maria ."}
+                                                       for i in range(64)], [],
+                               config.TaskHparams(batch_size=8, epochs=1, max_seq_length=16))]
+    tp = config.TrainParams(lr=1e-4, warmup_ratio=0.1, weight_decay=0.0, max_grad_norm=1.0,
+                            early_stopping_examples=8, eval_every=10_000, patience=10, torch_threads=2, tasks={})
+    log = training.train_members(members, tok, tp, seed=0)
+    assert log[-1]["steps_per_task"]["mlm"] > 0 and set(log[-1]["dev_scores"]) == {"nli"}
+    # MLM's share of the draws is added on top: NLI still gets its 8 steps in expectation
+    assert sum(log[-1]["steps_per_task"].values()) == 16
