@@ -1,16 +1,21 @@
 """Stages `prepare@<target>` and `prepare_intermediate`: load a task's sources, write canonical rows.
 
-data/prepared/<target>/ (or data/prepared/intermediate/ for the task named by the `intermediate`
-param): train.jsonl and dev.jsonl (English training and early-stopping data: zero-shot transfer never
-trains on other languages), eval/<split>-<lang>.jsonl for every evaluation split and language of the
-active benchmark in this profile, and meta.json (type, label names, every source with its revision
-and the commit a Hub load resolved to, row counts, dropped rows with the reason). A target's gold
-labels also go to data/labels/<target>/<split>-<lang>.<suffix> in the leaderboard layout that
-evaluate.py (and `xstilts score --labels data/labels`) reads.
+data/prepared/<target>/: train.jsonl and dev.jsonl (English training and early-stopping data),
+eval/<split>-<lang>.jsonl for every evaluation split and language of the active benchmark in this
+profile, and meta.json (type, label names, every source with its revision and the commit a Hub load
+resolved to, row counts, dropped rows with the reason). A target's gold labels also go to
+data/labels/<target>/<split>-<lang>.<suffix> in the leaderboard layout that evaluate.py (and
+`xstilts score --labels data/labels`) reads.
+
+data/prepared/intermediate/: one directory per task the `intermediate` param names (one task, or
+all of multitask's), each with train.jsonl and dev.jsonl, subsampled to `intermediate_size` and
+each row assigned one of `intermediate_languages` (the translate stage then translates it); plus
+mlm/ with the MLM corpus sample when `intermediate_mlm` is on; meta.json names the members.
 
 A listed target outside the active benchmark, and `intermediate: none`, are *skipped*: meta.json
-says so and the stages downstream skip too. Only this stage reads the `benchmark` param, so
-switching benchmarks reruns downstream stages only where the prepared data actually changed.
+says so and the stages downstream skip too. Of the prepare stages only the target ones read the
+`benchmark` param, so switching benchmarks reruns downstream stages only where the prepared data
+actually changed.
 """
 from __future__ import annotations
 
