@@ -214,12 +214,10 @@ def translate_mixed(rows: list[dict], task_type: str, engine) -> tuple[list[dict
             result.update({i: rows[i] for i in idx})
             continue
         out, why = translate_rows([rows[i] for i in idx], task_type, lang, engine)
-        kept = iter(out)
         if why:
             dropped[lang] = why
-        # rows drop only for QA/tagging; match the kept rows back by id
-        kept_ids = {r["id"]: r for r in kept}
-        result.update({i: kept_ids[rows[i]["id"]] for i in idx if rows[i]["id"] in kept_ids})
+        kept = {r["id"]: r for r in out}  # QA and tagged rows may be dropped: match by id
+        result.update({i: kept[rows[i]["id"]] for i in idx if rows[i]["id"] in kept})
     return [result[i] for i in sorted(result)], dropped
 
 

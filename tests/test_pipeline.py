@@ -185,13 +185,18 @@ def test_variants_are_one_param_away(repo):
     assert metrics["baseline"] == base["baseline"]
 
     run(["git", "checkout", "--", "params.yaml"], repo)
-    exp = run(["dvc", "exp", "run", "-S", "target_training=translate_train"], repo)
+    # two languages keep it to two models per target and arm (CI time)
+    exp = run(["dvc", "exp", "run", "-S", "target_training=translate_train", "-S", "languages=[en,qb]"], repo)
     assert "Running stage 'translate_train@xnli'" in exp.stdout and "Running stage 'finetune@baseline-xnli'" in exp.stdout
     tl = json.loads((repo / "data/predictions/intermediate/xnli/train_log.json").read_text())
-    assert tl["target_training"] == "translate_train" and set(tl["runs"]) == {"en", "qa", "qb", "qc", "qd", "qe"}
-    qa_train = (repo / "data/translated/xnli/qa/train.jsonl").read_text().splitlines()
-    assert len(qa_train) > 0 and json.loads(qa_train[0])["lang"] == "qa"
+    assert tl["target_training"] == "translate_train" and set(tl["runs"]) == {"en", "qb"}
+    qb_train = (repo / "data/translated/xnli/qb/train.jsonl").read_text().splitlines()
+    assert len(qb_train) > 0 and json.loads(qb_train[0])["lang"] == "qb"
     metrics = json.loads((repo / "reports/metrics.json").read_text())
     assert metrics["variant"]["target_training"] == "translate_train"
-    assert arm_scores(metrics) != arm_scores(base) and metrics["baseline"] != base["baseline"]
+
+    def qb(block):  # every metric's qb value: a language both runs score
+        return {(t, m): v["qb"] for t, ms in arm_scores(block).items() if isinstance(ms, dict)
+                for m, v in ms.items() if isinstance(v, dict) and "qb" in v}
+    assert qb(metrics) and qb(metrics) != qb(base) and qb(metrics["baseline"]) != qb(base["baseline"])
     run(["git", "checkout", "--", "params.yaml"], repo)
