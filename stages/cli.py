@@ -58,6 +58,22 @@ def tasks_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON ins
           "`--json` has the full lists, splits, revisions and notes.")
 
 
+@app.command("claims")
+def claims_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """List every registered claim (claims.yaml): id, paper value, the experiments it needs."""
+    from stages import claims
+    rows = claims.load()
+    if as_json:
+        print(json.dumps([c.as_dict() for c in rows], indent=2))
+        return
+    print(f"{'id':<34} {'paper':>9}  {'rule':<15} settings")
+    for c in rows:
+        relative = c.rule["kind"] in ("gain", "gain_avg", "best_setting") or c.id == "xtreme-best-per-task"
+        value = c.paper_value if isinstance(c.paper_value, str) else f"{c.paper_value:{'+' if relative else ''}.1f}"
+        print(f"{c.id:<34} {value:>9}  {c.rule['kind']:<15} {', '.join(c.settings)}")
+    print(f"{len(rows)} claims (claims.yaml); `--json` has statements, sources, rules and tolerances.")
+
+
 @app.command()
 def world(out: str = "data/world") -> None:
     """Generate the embedded synthetic world (profile tiny's data and corpus)."""
