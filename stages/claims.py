@@ -19,7 +19,6 @@ CLAIMS_FILE = Path("claims.yaml")
 RULES = ("gain_avg", "gain", "score", "score_avg", "best_setting", "gain_at_least", "no_gain", "beats_variant", "best_per_target")
 SETTING_PARAMS = {"intermediate", "intermediate_mlm", "intermediate_languages", "intermediate_size",
                   "target_training"}
-SPECIAL_VALUES = {"intermediate_languages": ("non_english",)}  # resolved per profile when run
 SPLITS = ("dev", "test")
 
 
@@ -130,6 +129,3 @@ def load(path: Path = CLAIMS_FILE) -> list[Claim]:
         raise ClaimsError(f"claim ids used twice: {dupes}")
     return claims
 
-
-def settings(path: Path = CLAIMS_FILE) -> dict[str, dict]:
-    return yaml.safe_load(Path(path).read_text())["settings"]

@@ -162,7 +162,6 @@ class Task:
     retrieval: str | None = None                # bitext (Tatoeba) | mining (BUCC) | ranking (LAReQA, Mewsli-X)
     pool: Source | None = None                  # ranking: the candidate pool shared by all languages
     no_answer: bool = False                     # QA with unanswerable questions (SQuAD v2.0)
-    group: str | None = None                    # XTREME category
     translated_train: Source | None = None      # published translate-train data ({code}: the language)
     notes: str = ""
 
@@ -244,27 +243,27 @@ TASKS = {t.name: t for t in (
 
     # --- XTREME targets (paper.md §2, §5) and XTREME-R's (§6) ---------------------------------
     Task("xnli", "target", "classification", "accuracy", "XNLI, cross-lingual NLI",
-         train=MNLI_TRAIN, dev=MNLI_DEV, train_from="mnli", labels=NLI_LABELS, group="classification",
+         train=MNLI_TRAIN, dev=MNLI_DEV, train_from="mnli", labels=NLI_LABELS,
          eval=_dev_test("facebook/xnli", "{code}", "nli"),
          translated_train=_s("facebook/xnli", "{code}", "train", "nli"),  # MNLI's train, machine-translated
          languages={"xtreme": XNLI, "xtreme_r": XNLI}),
     Task("pawsx", "target", "classification", "accuracy", "PAWS-X, paraphrase adversaries",
          train=(_s("google-research-datasets/paws-x", "en", "train", "paws"),),
          dev=(_s("google-research-datasets/paws-x", "en", "validation", "paws"),), train_from="pawsx",
-         labels=PAWS_LABELS, group="classification",
+         labels=PAWS_LABELS,
          eval=_dev_test("google-research-datasets/paws-x", "{code}", "paws"),
          translated_train=_s("google-research-datasets/paws-x", "{code}", "train", "paws"),  # translated train
          languages={"xtreme": PAWSX}),
     Task("xcopa", "target", "multiple_choice", "accuracy", "XCOPA, causal commonsense (2-way)",
          train=(_s("aps/super_glue", "copa", "train", "copa"),),
-         dev=(_s("aps/super_glue", "copa", "validation", "copa"),), train_from="copa", group="classification",
+         dev=(_s("aps/super_glue", "copa", "validation", "copa"),), train_from="copa",
          eval=_dev_test("cambridgeltl/xcopa", "{code}", "copa"),
          languages={"xtreme_r": XCOPA},
          notes="XTREME-R trains on SIQa, then COPA; this pipeline trains on COPA only"),
     Task("udpos", "target", "tagging", "f1", "Universal Dependencies v2.5 POS tagging",
          train=(_s("google/xtreme", "udpos.English", "train", "udpos"),),
          dev=(_s("google/xtreme", "udpos.English", "validation", "udpos"),), train_from="udpos",
-         labels=UPOS_TAGS, group="structured_prediction",
+         labels=UPOS_TAGS,
          eval=_dev_test("google/xtreme", "udpos.{name}", "udpos"),
          languages={"xtreme": UDPOS, "xtreme_r": UDPOS_R},
          # XTREME-R's UD v2.7 languages: a community parquet copy, test split only
@@ -275,48 +274,46 @@ TASKS = {t.name: t for t in (
     Task("panx", "target", "tagging", "f1", "WikiANN / PAN-X named entities",
          train=(_s("google/xtreme", "PAN-X.en", "train", "panx"),),
          dev=(_s("google/xtreme", "PAN-X.en", "validation", "panx"),), train_from="panx",
-         labels=NER_TAGS, group="structured_prediction",
+         labels=NER_TAGS,
          eval=_dev_test("google/xtreme", "PAN-X.{code}", "panx"),
          languages={"xtreme": PANX, "xtreme_r": PANX_R},
          overrides={l: _dev_test("unimelb-nlp/wikiann", "{code}", "panx")
                     for l in ("qu", "pl", "uk", "az", "lt", "pa", "gu", "ro")}),
     Task("xquad", "target", "qa", "f1_em", "XQuAD, extractive QA (SQuAD v1.1 translated)",
-         train=SQUAD_TRAIN, dev=SQUAD_DEV, train_from="squad_v1", group="qa",
+         train=SQUAD_TRAIN, dev=SQUAD_DEV, train_from="squad_v1",
          eval={"test": _s("google/xquad", "xquad.{code}", "validation", "squad")},  # no dev apart from test
          languages={"xtreme": XQUAD, "xtreme_r": XQUAD_R}),
     Task("mlqa", "target", "qa", "f1_em", "MLQA, extractive QA (context and question in the same language)",
-         train=SQUAD_TRAIN, dev=SQUAD_DEV, train_from="squad_v1", group="qa",
+         train=SQUAD_TRAIN, dev=SQUAD_DEV, train_from="squad_v1",
          eval=_dev_test("google/xtreme", "MLQA.{code}.{code}", "squad"),
          languages={"xtreme": MLQA, "xtreme_r": MLQA},
          notes="XTREME scores the diagonal context-L/question-L pairs only"),
     Task("tydiqa", "target", "qa", "f1_em", "TyDiQA-GoldP, extractive QA",
          train=(_s("google/xtreme", "tydiqa", "train", "squad", select="id_prefix"),),
          dev=(_s("google/xtreme", "tydiqa", "validation", "squad", select="id_prefix"),), train_from="tydiqa",
-         group="qa",
          eval={"test": _s("google/xtreme", "tydiqa", "validation", "squad", select="id_prefix")},
          languages={"xtreme": TYDIQA, "xtreme_r": TYDIQA},
          notes="one mixed-language config: languages split by id prefix; trains on the English part of train; "
                "English validation is both early-stopping dev and the en test row (as jiant)"),
-    Task("bucc2018", "target", "retrieval", "f1", "BUCC 2018 bitext mining", group="retrieval",
+    Task("bucc2018", "target", "retrieval", "f1", "BUCC 2018 bitext mining",
          retrieval="mining",
          eval={"dev": _s("google/xtreme", "bucc18.{code}", "validation", "bucc_pairs"),
                "test": _s("mteb/BUCC", "{code}-en", "test", "bucc_corpus")},
          languages={"xtreme": BUCC},
          notes="threshold tuned on dev; no Hub copy has the dev (sample) corpora with distractors, so dev "
                "mining runs over the gold pairs only"),
-    Task("tatoeba", "target", "retrieval", "accuracy", "Tatoeba sentence retrieval (to English)", group="retrieval",
+    Task("tatoeba", "target", "retrieval", "accuracy", "Tatoeba sentence retrieval (to English)",
          retrieval="bitext",
          eval={"test": _s("google/xtreme", "tatoeba.{iso3}", "validation", "tatoeba")},
          languages={"xtreme": TATOEBA, "xtreme_r": TATOEBA_R},
          overrides={l: {"test": _s("mteb/tatoeba-bitext-mining", "{iso3}-eng", "test", "tatoeba_mteb")}
                     for l in ("az", "lt", "pl", "uk", "ro")}),
-    Task("lareqa", "target", "retrieval", "map@20", "LAReQA, language-agnostic answer retrieval (XQuAD-R)",
-         group="retrieval", retrieval="ranking",
+    Task("lareqa", "target", "retrieval", "map@20", "LAReQA, language-agnostic answer retrieval (XQuAD-R)", retrieval="ranking",
          eval={"test": _s("google-research-datasets/xquad_r", "{code}", "validation", "xquad_r")},
          languages={"xtreme_r": LAREQA},
          notes="candidate pool = every sentence of every language; the HF copy drops sentence_breaks, so "
                "sentences are re-segmented; no dual-encoder fine-tuning (the arm's encoder is used as is)"),
-    Task("mewslix", "target", "retrieval", "map@20", "Mewsli-X, entity linking as retrieval", group="retrieval",
+    Task("mewslix", "target", "retrieval", "map@20", "Mewsli-X, entity linking as retrieval",
          retrieval="ranking",
          eval=_dev_test("izhx/mewsli-x", "{code}", "mewslix"),
          # only the Hub's parquet export holds the entities as a loadable config
@@ -393,6 +390,8 @@ def registry_rows() -> list[dict]:
             "metric": t.metric, "train_data": t.train_from or (t.name if t.train else None),
             "labels": list(t.labels) if t.labels else ("from data" if t.labels is None else None),
             "benchmarks": [b for b in BENCHMARKS if b in t.languages],
-            "group": t.group, "description": t.description, "notes": t.notes,
+            "groups": {b: [g for g, members in BENCHMARK_GROUPS[b].items() if t.name in members] for b in BENCHMARKS
+                       if b in t.languages},
+            "description": t.description, "notes": t.notes,
         })
     return rows

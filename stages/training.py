@@ -215,6 +215,12 @@ def sampling_weights(sizes: dict[str, int], sampler: str = "proportional", examp
     return {m: w / total for m, w in weights.items()}
 
 
+def draw_member(rng: random.Random, probs: dict[str, float]) -> str:
+    """The member one optimizer step trains, drawn with the sampler's probabilities."""
+    names = list(probs)
+    return names[0] if len(names) == 1 else rng.choices(names, weights=[probs[n] for n in names])[0]
+
+
 def _batches(n: int, batch_size: int, gen: torch.Generator):
     """Endless epochs of shuffled index batches (the last batch of an epoch may be short)."""
     while True:
@@ -283,7 +289,6 @@ def train_members(members: list[Member], tokenizer, tp, seed: int, sampler: str 
                                 torch.Generator().manual_seed(seed + i)) for i, m in enumerate(members)}
     draw = random.Random(seed)  # which member each step trains (unused with one member)
     mlm_gen = torch.Generator().manual_seed(seed + 7919)
-    names = [m.name for m in members]
     by_name = {m.name: m for m in members}
 
     def snapshot():
@@ -294,7 +299,7 @@ def train_members(members: list[Member], tokenizer, tp, seed: int, sampler: str 
     for m in members:
         m.model.train()
     while step < total:
-        name = names[0] if len(names) == 1 else draw.choices(names, weights=[probs[n] for n in names])[0]
+        name = draw_member(draw, probs)
         m = by_name[name]
         drawn[name] += 1
         batch = collate([feats[name][k] for k in next(streams[name])], tokenizer.pad_token_id)

@@ -18,7 +18,7 @@ import hashlib
 from pathlib import Path
 
 from stages import tasks
-from stages.world import (ANTONYM, CLASSES, COLORS, NAMES, SURNAMES, VERBS, Renderer, _np,
+from stages.world import (CLASSES, COLORS, NAMES, SURNAMES, VERBS, Renderer, _np, contradict,
                           hub_path, nli_pair, ner_tags, qa_item, random_frame, render_qa, rng_for, span_of, text_of)
 
 
@@ -247,17 +247,6 @@ def write_qa(w: Writer, seed: int, wp, renderers) -> None:
 
 
 # --- multiple choice: HellaSwag, Cosmos QA, CommonsenseQA, COPA / XCOPA ------------------------
-def _contradict(rng, frame):
-    h = dict(frame, subj=dict(frame["subj"]), obj=dict(frame["obj"]))
-    adj = [k for k in ("subj", "obj") if h[k].get("adj") in ANTONYM]
-    if adj and rng.random() < 0.5:
-        k = rng.choice(adj)
-        h[k]["adj"] = ANTONYM[h[k]["adj"]]
-    else:
-        h["neg"] = not h["neg"]
-    return h
-
-
 def _other_object(rng, frame):
     """The same event with an object the verb cannot take (a wrong ending)."""
     wrong = [c for c in CLASSES if c not in VERBS[frame["verb"]][3]] or ["L"]
@@ -272,7 +261,7 @@ def write_multiple_choice(w: Writer, seed: int, wp, renderers) -> None:
         for k in range(n):  # ctx_a: an event; ctx_b: the next sentence's subject; endings: its rest
             f = random_frame(rng)
             g = dict(random_frame(rng), subj=f["subj"])
-            endings = [g, _contradict(rng, _other_object(rng, g)), _other_object(rng, g), _other_object(rng, g)]
+            endings = [g, contradict(rng, _other_object(rng, g)), _other_object(rng, g), _other_object(rng, g)]
             order = list(range(4))
             rng.shuffle(order)
             rendered = [en.sentence(endings[j]) for j in order]
@@ -325,7 +314,7 @@ def write_multiple_choice(w: Writer, seed: int, wp, renderers) -> None:
             p, h = nli_pair(rng, "entailment")
             question = "effect" if k % 2 == 0 else "cause"
             premise, right = (p, h) if question == "effect" else (h, p)
-            wrong = _contradict(rng, right)
+            wrong = contradict(rng, right)
             label = rng.randrange(2)
             items.append((premise, question, (right, wrong) if label == 0 else (wrong, right), label))
         return items

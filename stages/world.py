@@ -307,6 +307,19 @@ def _strip_modifiers(rng, frame):
     return f
 
 
+def contradict(rng: random.Random, frame: dict) -> dict:
+    """A copy of `frame` that contradicts it: an adjective swapped for its antonym, or the
+    negation flipped (NLI contradictions, HellaSwag/COPA wrong endings)."""
+    h = dict(frame, subj=dict(frame["subj"]), obj=dict(frame["obj"]))
+    antonymable = [k for k in ("subj", "obj") if h[k].get("adj") in ANTONYM]
+    if antonymable and rng.random() < 0.5:
+        k = rng.choice(antonymable)
+        h[k]["adj"] = ANTONYM[h[k]["adj"]]
+    else:
+        h["neg"] = not h["neg"]
+    return h
+
+
 def nli_pair(rng: random.Random, label: str) -> tuple[dict, dict]:
     """Premise and hypothesis frames whose relation is `label` by construction."""
     while True:
@@ -315,13 +328,7 @@ def nli_pair(rng: random.Random, label: str) -> tuple[dict, dict]:
         if label == "entailment":
             return p, h
         if label == "contradiction":
-            antonymable = [k for k in ("subj", "obj") if h[k].get("adj") in ANTONYM]
-            if antonymable and rng.random() < 0.5:
-                k = rng.choice(antonymable)
-                h[k]["adj"] = ANTONYM[h[k]["adj"]]
-            else:
-                h["neg"] = not h["neg"]
-            return p, h
+            return p, contradict(rng, h)
         # neutral: the hypothesis adds information the premise does not have
         options = [k for k in ("subj", "obj") if "noun" in p[k] and "adj" not in p[k]]
         if "loc" not in p:

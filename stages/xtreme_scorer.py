@@ -23,7 +23,6 @@ from pathlib import Path
 from stages import leaderboard, metrics, retrieval, tasks
 from stages.leaderboard import kind, read_json, read_jsonl_labels, read_lines, read_tags, squad_answers, suffix
 
-QA_TASKS = ("xquad", "mlqa", "tydiqa")
 TOP_K = leaderboard.TOP_K
 
 
@@ -62,21 +61,19 @@ def score_language(task: str, pred_path: Path, label_path: Path, lang: str) -> d
             if len(p) != len(g):
                 raise ScoreError(f"{pred_path}: sentence {i + 1} has {len(p)} tags, {label_path} has {len(g)}")
         return {m: v * 100 for m, v in metrics.tagging_prf(gold, pred).items()}
-    if k == "mining":
-        pred = {tuple(line.split("\t")) for line in read_lines(pred_path)}
-        gold = {tuple(line.split("\t")) for line in read_lines(label_path)}
-        correct = len(pred & gold)
-        if correct == 0:
-            return {"f1": 0, "precision": 0, "recall": 0}
-        p, r = correct / len(pred), correct / len(gold)
-        return {"f1": 2 * p * r / (p + r) * 100, "precision": p * 100, "recall": r * 100}
+    if k == "mining":  # F1 over sets of (xx id, en id) pairs: the same function tunes BUCC's threshold
+        m = retrieval.bucc_f1({tuple(line.split("\t")) for line in read_lines(pred_path)},
+                              {tuple(line.split("\t")) for line in read_lines(label_path)})
+        return {"f1": m["f1"] * 100, "precision": m["precision"] * 100, "recall": m["recall"] * 100}
     if k == "qa":
         gold, pred = squad_answers(read_json(label_path)), read_json(pred_path)
         return metrics.mlqa(gold, pred, mlqa_language(lang)) if task == "mlqa" else metrics.squad_v1(gold, pred)
     if task == "mewslix":  # utils_mewslix.evaluate: reciprocal rank of the one gold entity in the top 20
         gold, pred = read_json(label_path), read_json(pred_path)
-        ranks = [1.0 / (pred.get(q, [])[:TOP_K].index(ids[0].strip()) + 1)
-                 if ids[0].strip() in pred.get(q, [])[:TOP_K] else 0.0 for q, ids in gold.items()]
+        ranks = []
+        for q, ids in gold.items():
+            top = pred.get(q, [])[:TOP_K]
+            ranks.append(1.0 / (top.index(ids[0].strip()) + 1) if ids[0].strip() in top else 0.0)
         return {"map@20": (sum(ranks) / len(ranks) if ranks else 0.0) * 100}
     if k == "ranking":  # LAReQA: utils_lareqa.mean_avg_prec_at_k over every question of the file
         gold, pred = read_json(label_path), read_json(pred_path)

@@ -71,7 +71,7 @@ def build_mock(root: Path, only: set[str] | None = None) -> tuple[Path, Path]:
                 text = "".join(x.replace(">", "\t") + "\n" for x in v)
             elif task in ("panx", "udpos"):
                 text = "\n".join("".join(f"{t}\n" for t in s.split()) for s in v)
-            elif task in xtreme_scorer.QA_TASKS:
+            elif leaderboard.kind(task) == "qa":
                 text = squad_labels(v) if key == "L" else json.dumps(v)
             else:  # mewslix
                 text = json.dumps(v)

@@ -161,14 +161,14 @@ def test_multitask_draws_tasks_in_proportion_and_shares_the_encoder(tiny_model_d
 
 
 def test_sampler_counts_over_many_draws_match_the_formula(tiny_model_dir):
-    """The same draw as train_members, counted over enough steps to hold it to 2%."""
+    """train_members' draw, counted over enough steps to hold it to 2%."""
     import random
     probs = training.sampling_weights({"a": 5000, "b": 1000, "c": 200_000}, "proportional", 2 ** 17)
-    names, draw = list(probs), random.Random(1)
-    counts = {n: 0 for n in names}
+    draw = random.Random(1)
+    counts = {n: 0 for n in probs}
     for _ in range(50_000):
-        counts[draw.choices(names, weights=[probs[n] for n in names])[0]] += 1
-    for n in names:
+        counts[training.draw_member(draw, probs)] += 1
+    for n in probs:
         assert counts[n] / 50_000 == pytest.approx(probs[n], abs=0.02)
 
 
