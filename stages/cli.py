@@ -74,6 +74,135 @@ def claims_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON in
     print(f"{len(rows)} claims (claims.yaml); `--json` has statements, sources, rules and tolerances.")
 
 
+def _judged(claim_ids: list[str] | None, runs=None):
+    """Judge claims on the current runs (git experiments, branches, HEAD, then reports/grid.json)."""
+    from stages import claims, results
+    reg = claims.registry()
+    chosen = reg.by_id(claim_ids) if claim_ids else reg.claims
+    raw = results.params_raw()
+    p = config.load()
+    runs = results.current_runs() if runs is None else runs
+    found, notes = results.match(reg, runs, raw, p.profile)
+    ev = results.evidence(found)
+    return [claims.judge(c, ev, p.seeds, reg.bootstrap) for c in chosen], notes
+
+
+def _fmt(value, relative: bool) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    return f"{value:{'+' if relative else ''}.1f}"
+
+
+def _print_judgements(judged) -> None:
+    print(f"{'claim':<34} {'paper':>9} {'reproduced':>16} {'delta':>7}  verdict")
+    for j in judged:
+        c = j.claim
+        if c.is_statement and j.value is not None:
+            ours = f"{j.value:g}/{j.detail.get('of', '?')}"
+        else:
+            ours = _fmt(j.value, c.relative)
+            if j.std is not None:
+                ours += f"±{j.std:.1f}"
+        delta = "-" if j.delta is None else f"{j.delta:+.1f}"
+        print(f"{c.id:<34} {_fmt(c.paper_value, c.relative):>9} {ours:>16} {delta:>7}  {j.verdict}"
+              + (f" (missing: {', '.join(j.missing[:3])}{', ...' if len(j.missing) > 3 else ''})" if j.missing else ""))
+
+
+def _grid(claim_ids: list[str] | None, profile: str | None, jobs: int, wait: bool, dry_run: bool) -> list:
+    """Plan, queue and run the experiments the claims need; collect; judge. Shared by grid and claim."""
+    from stages import claims, results
+    p = config.load()
+    profile = profile or p.profile
+    config.check_name("profile", profile, tasks.PROFILES)
+    reg = claims.registry()
+    chosen = reg.by_id(claim_ids) if claim_ids else reg.claims
+    needed = reg.needed(chosen)
+    raw = results.params_raw()
+    targets = {t for c in chosen for t in c.rule.get("targets", []) + ([c.rule["target"]] if "target" in c.rule else [])}
+    listed = set(raw["finetune_targets"]) | set(raw["retrieval_targets"])
+    if targets - listed:
+        raise config.ParamsError(f"the claims need targets that params.yaml does not list: "
+                                 f"{', '.join(sorted(targets - listed))}; add them to finetune_targets/retrieval_targets")
+    runs = results.current_runs()
+    found, notes = results.match(reg, runs, raw, profile)
+    planned = results.plan(reg, needed, raw, profile, p.seeds, found)
+    todo = [e for e in planned if not e.done]
+    print(f"grid ({profile}, seeds {', '.join(map(str, p.seeds))}): {len(chosen)} claims need "
+          f"{len(needed)} settings; {len(planned) - len(todo)} experiments done, {len(todo)} to run")
+    for e in planned:
+        where = f"done: {e.run.source} {e.run.name} @ {e.run.commit[:8]}" if e.done else "to run"
+        print(f"  {e.name:<34} {where}")
+    if dry_run:
+        return []
+    if todo:
+        status = results.queue_status()
+        for e in todo:
+            if status.get(e.name) in ("Queued", "Running"):
+                continue
+            results.queue(e.name, e.overrides)
+        if not wait:
+            results.dvc("queue", "start", "-j", str(jobs))
+            print(f"queued; started {jobs} worker(s). `dvc queue status` follows them; run the same command "
+                  f"again when they are done to collect and judge")
+            return []
+        results.run_queue(jobs, [e.name for e in todo])
+        runs = results.current_runs()
+        found, notes = results.match(reg, runs, raw, profile)
+    results.write_grid(results.grid_runs(found), profile)
+    for n in notes:
+        print(f"warning: {n}")
+    print(f"collected into {results.GRID_FILE}; `dvc repro report` rebuilds the report")
+    return _judged(claim_ids, runs)[0]
+
+
+CLAIMS_OPTION = typer.Option(None, "--claims", help="comma-separated claim ids (`xstilts claims` lists them); default all")
+
+
+@app.command()
+def grid(claim_ids: str = CLAIMS_OPTION,
+         profile: str = typer.Option(None, "--profile", help="tiny | paper (default: params.yaml's)"),
+         jobs: int = typer.Option(1, "--jobs", "-j", help="parallel queue workers (`dvc queue start -j`)"),
+         wait: bool = typer.Option(True, "--wait/--no-wait", help="wait for the queue, then collect and judge"),
+         dry_run: bool = typer.Option(False, "--dry-run", help="print the plan, queue nothing")) -> None:
+    """Queue (DVC's queue) every experiment the registered claims need, at every seed of `seeds`,
+    skipping the ones done; wait; collect them into reports/grid.json; print each claim's verdict."""
+    ids = [c.strip() for c in claim_ids.split(",")] if claim_ids else None
+    judged = _grid(ids, profile, jobs, wait, dry_run)
+    if judged:
+        _print_judgements(judged)
+
+
+@app.command()
+def claim(claim_id: str = typer.Argument(..., help="a claim id (`xstilts claims`)"),
+          jobs: int = typer.Option(1, "--jobs", "-j", help="parallel queue workers")) -> None:
+    """Regenerate one claim: run (or reuse) exactly the experiments it needs; print paper value,
+    reproduced value, verdict and the provenance of every number."""
+    judged = _grid([claim_id], None, jobs, True, False)
+    _print_judgements(judged)
+    for j in judged:
+        for prov in j.provenance:
+            print(f"  {prov['setting']}@{prov['seed']} ({prov['arm']} arm): {prov['source']} {prov['name']} "
+                  f"commit {prov['commit'][:10]} score stage {prov['score_stage_md5'][:10]}")
+        if j.detail:
+            print(f"  detail: {json.dumps(j.detail, default=str)}")
+
+
+@app.command()
+def collect() -> None:
+    """Gather the current runs of registered settings (experiments, branches, HEAD) into reports/grid.json."""
+    from stages import claims, results
+    p = config.load()
+    reg = claims.registry()
+    found, notes = results.match(reg, results.current_runs(), results.params_raw(), p.profile)
+    runs = results.grid_runs(found)
+    results.write_grid(runs, p.profile)
+    for n in notes:
+        print(f"warning: {n}")
+    print(f"{results.GRID_FILE}: {len(runs)} runs, settings {', '.join(sorted(found)) or '(none)'}")
+
+
 @app.command()
 def world(out: str = "data/world") -> None:
     """Generate the embedded synthetic world (profile tiny's data and corpus)."""

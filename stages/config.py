@@ -111,6 +111,7 @@ class TrainParams:
     torch_threads: int
     tasks: dict
     eval_batch_size: int = 128
+    log_every: int = 10             # steps between points of the training-loss curve (reports/curves)
     multitask: dict | None = None   # intermediate_train only: MultitaskParams
     mlm: dict | None = None         # intermediate_train only: MLMParams
 
@@ -150,7 +151,7 @@ class TranslateParams:
 GROUPS = {"world": WorldParams, "data": DataParams, "pretrain": PretrainParams,
           "intermediate_train": TrainParams, "target_train": TrainParams, "retrieval": RetrievalParams,
           "translate": TranslateParams}
-TOP_LEVEL = {"profile", "seed", "intermediate", "intermediate_mlm", "intermediate_languages", "intermediate_size",
+TOP_LEVEL = {"profile", "seed", "seeds", "intermediate", "intermediate_mlm", "intermediate_languages", "intermediate_size",
              "target_training", "benchmark", "finetune_targets", "retrieval_targets", "languages", "eval_split",
              *tasks.PROFILES}
 POOLINGS = ("mean", "cls")
@@ -182,6 +183,10 @@ class Params:
     @property
     def seed(self) -> int:
         return int(self.raw["seed"])
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(self.raw["seeds"])
 
     @property
     def intermediate(self) -> str:
@@ -282,6 +287,10 @@ def validate(raw: dict) -> Params:
         raise unknown("eval_split", raw["eval_split"], ["dev", "test"])
     if not isinstance(raw["seed"], int):
         raise ParamsError(f"seed must be an integer, got {raw['seed']!r}")
+    seeds = raw["seeds"]
+    if (not isinstance(seeds, list) or not seeds or len(set(seeds)) != len(seeds)
+            or not all(isinstance(x, int) and not isinstance(x, bool) for x in seeds)):
+        raise ParamsError(f"seeds must be a non-empty list of distinct integers, got {seeds!r}")
 
     # The lists may hold targets of either benchmark (dvc.yaml makes one stage per listed target);
     # a listed target outside the active benchmark is skipped by its stages.

@@ -15,8 +15,9 @@ layout (stages/leaderboard.py):
                                                         tagging: one tag per line, blank line after each sentence
   data/predictions/<arm>/<target>/<split>-<lang>.jsonl  multiple choice: {"label": choice index} per line
   data/predictions/<arm>/<target>/<split>-<lang>.json   QA: {question id: answer text}
-plus train_log.json (training loss and English dev score at every evaluation). A target the
-prepare stage skipped (outside the active benchmark) gets only skipped.json.
+plus train_log.json (training loss and English dev score at every evaluation), and the training
+curves reports/curves/{loss,dev}/finetune-<arm>-<target>.csv (`dvc plots show`). A target the
+prepare stage skipped (outside the active benchmark) gets only skipped.json (and empty curves).
 """
 from __future__ import annotations
 
@@ -31,7 +32,9 @@ def main(task: str, arm: str) -> None:
     params = config.load()
     out = Path("data/predictions") / arm / task
     meta = data.prepared_meta(task)
+    curve_name = f"finetune-{arm}-{task}"
     if data.write_skipped(out, meta):
+        training.write_curves(curve_name, {})
         return
     target = tasks.TARGETS[task]
     tp = params.group("target_train")
@@ -58,14 +61,16 @@ def main(task: str, arm: str) -> None:
         runs = [(l, english["train"] if l == "en" else translated(l, "train"),
                  english["dev"] if l == "en" else translated(l, "dev"), [l]) for l in languages]
 
-    logs = {}
+    logs, curves = {}, {}
     with data.atomic_dir(out) as tmp:
         for name, train_rows, dev_rows, predict_langs in runs:
             encoder = modeling.load_encoder(encoder_dir)  # each run starts from the arm's encoder
             training.setup(params.seed, tp.torch_threads)
             model = modeling.TaskModel(encoder, target.type, n_labels=len(labels))
+            curve = []
             log = training.train(model, target.type, train_rows, dev_rows, tokenizer, tp, hp, params.seed,
-                                 labels=labels, no_answer=target.no_answer)
+                                 labels=labels, no_answer=target.no_answer, curve=curve)
+            curves[name] = (curve, log)
             for split, lang in sets:
                 if lang not in predict_langs:
                     continue
@@ -81,4 +86,5 @@ def main(task: str, arm: str) -> None:
         (tmp / "train_log.json").write_text(json.dumps(
             {"arm": arm, "target": task, "target_training": mode, "train_data": target.train_from,
              "hparams": vars(hp), "runs": logs}, indent=2) + "\n")
+    training.write_curves(curve_name, curves)
     print(f"finetune {arm}/{task} ({mode}) -> {out}")

@@ -9,7 +9,8 @@ when `intermediate_mlm` is on. The data come from the translate stage
 apply to every task. Early stopping on the mean of the tasks' dev scores (first 500 examples
 each); only the encoder is kept (heads are re-initialized in the next phase). Output:
 models/intermediate/<arm>/ (encoder + tokenizer + train_log.json; for SQuAD the official script's
-EM/F1 on all of its dev set, with HasAns/NoAns for v2.0).
+EM/F1 on all of its dev set, with HasAns/NoAns for v2.0), and the training curves
+reports/curves/{loss,dev}/inter-<arm>.csv (`dvc plots show`).
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def main(task: str, arm: str) -> None:
     tokenizer = modeling.load_tokenizer(PRETRAINED)
     encoder = modeling.load_encoder(PRETRAINED)
     info = {"arm": arm, "task": task, "profile": params.profile, "seed": params.seed}
+    curves = {}  # stays empty for `none`: the curve files get their headers only
     if task != tasks.NO_INTERMEDIATE:
         tp = params.group("intermediate_train")
         meta = json.loads((DATA / "meta.json").read_text())
@@ -49,8 +51,10 @@ def main(task: str, arm: str) -> None:
             members.append(training.Member(name, m["type"], model, rows["train"], rows["dev"], hp,
                                            tuple(m["labels"]), m["no_answer"]))
         mt = tp.multitask_params()
+        curve = []
         log = training.train_members(members, tokenizer, tp, params.seed, mt.sampler, mt.examples_cap,
-                                     mt.temperature, tp.mlm_params().probability, lr)
+                                     mt.temperature, tp.mlm_params().probability, lr, curve=curve)
+        curves[task] = (curve, log)
         best = next(r for r in log if r["best"])  # the weights training.train_members restored
         info.update({"members": {m.name: {"train_examples": len(m.train_rows), "hparams": vars(m.hp)}
                                  for m in members},
@@ -73,4 +77,5 @@ def main(task: str, arm: str) -> None:
         encoder.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp))
         (tmp / "train_log.json").write_text(json.dumps(info, indent=2) + "\n")
+    training.write_curves(f"inter-{arm}", curves)
     print(f"intermediate@{arm} ({task}) -> {out}")

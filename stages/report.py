@@ -1,8 +1,14 @@
-"""Stage `report`: reports/report.tex from a jinja2 template, and reports/report.pdf via latexmk.
+"""Stage `report`: reports/report.tex from a jinja2 template, its figures, and reports/report.pdf.
 
-Profile, model, date and commit are on the title block; a tiny-profile report says plainly that its
-numbers come from the synthetic world. Without a LaTeX engine the stage still writes the .tex and
-says that the PDF was skipped and how to install the engine (the PDF is therefore not a DVC out).
+Inputs: the collected runs (reports/grid.json, written by `xstilts grid`, `claim` or `collect`),
+the claims registry, and this workspace's own experiment (reports/metrics.json, scores.json).
+Contents: a title block with profile, model, date and commit (a tiny-profile report says plainly
+that its numbers come from the synthetic world); the final version's claims with paper value,
+reproduced value, difference, verdict and the runs behind each number; the intermediate x target
+table of gains in the layout of v1's Table 2 (beside the paper's); a heatmap of those gains and a
+per-language bar chart (matplotlib, vector PDF in reports/figures/); per-language tables; the
+workspace experiment; every registered claim; the provenance of every run; the parameters.
+With several seeds (`seeds`), cells read mean ± std and claims show a bootstrap interval.
 """
 from __future__ import annotations
 
@@ -12,15 +18,31 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from stages import config, data, tasks
+from stages import claims, config, data, results, tasks
 
 REPORTS = Path("reports")
+FIGURES = REPORTS / "figures"
 TEX_SPECIALS = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-                "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
+                "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
+                "<": r"\textless{}", ">": r"\textgreater{}", "±": r"$\pm$", "Δ": r"$\Delta$", "−": "-",
+                "≥": r"$\geq$", "≤": r"$\leq$", "→": r"$\rightarrow$", "×": r"$\times$", "§": r"\S{}"}
+# v1's Table 2 columns: (label, target, metric)
+COLUMNS = [("XNLI", "xnli", "avg_metric"), ("PAWS-X", "pawsx", "avg_metric"), ("POS", "udpos", "avg_metric"),
+           ("NER", "panx", "avg_metric"), ("XQuAD F1", "xquad", "avg_f1"), ("EM", "xquad", "avg_exact_match"),
+           ("MLQA F1", "mlqa", "avg_f1"), ("EM", "mlqa", "avg_exact_match"), ("TyDiQA F1", "tydiqa", "avg_f1"),
+           ("EM", "tydiqa", "avg_exact_match"), ("BUCC", "bucc2018", "avg_metric"), ("Tatoeba", "tatoeba", "avg_metric")]
+XTREME = list(tasks.BENCHMARK_TARGETS["xtreme"])
+HEADLINE = ("squad", "mnli", "hellaswag")   # the final version's three headline settings
 
 
 def tex(value) -> str:
     return "".join(TEX_SPECIALS.get(ch, ch) for ch in str(value))
+
+
+def tt(value) -> str:
+    """For \\texttt: the typewriter font's own underscore glyph (OT1's \\_ is a drawn rule, which PDF
+    text extraction reads as a space), so ids like v1-anli_plus-xnli survive copy and paste."""
+    return tex(value).replace(r"\_", r"\char95{}")
 
 
 def flatten(d: dict, prefix: str = "") -> list[tuple[str, str]]:
@@ -44,7 +66,165 @@ def git_commit() -> str:
         return "unknown"
 
 
-def render(params: config.Params, summary: dict, scores: dict) -> str:
+def per_language(result: dict, task: str) -> dict[str, float]:
+    """The per-language number behind a task's avg_metric: (EM+F1)/2 for QA, else its metric."""
+    m = result[task]
+    if "exact_match" in m:
+        return {l: (m["exact_match"][l] + m["f1"][l]) / 2 for l in m["f1"]}
+    return dict(m[next(k for k in m if not k.startswith("avg_"))])
+
+
+def fmt(value, signed: bool = False, std: float | None = None) -> str:
+    if value is None:
+        return "--"
+    text = f"{value:+.1f}" if signed else f"{value:.1f}"
+    return text + (f"$\\pm${std:.1f}" if std is not None else "")
+
+
+# --- the numbers -----------------------------------------------------------------------------------
+class Grid:
+    """The collected runs, matched to the registry's settings, with helpers the template calls."""
+
+    def __init__(self, reg: claims.Registry, found: dict, seeds: list[int]):
+        self.reg, self.found, self.seeds = reg, found, seeds
+        self.evidence = results.evidence(found)
+        self.runs = results.grid_runs(found)
+        self.run_index = {r.commit: i + 1 for i, r in enumerate(self.runs)}
+
+    def has(self, setting: str) -> bool:
+        return all(seed in self.found.get(setting, {}) for seed in self.seeds)
+
+    def cell(self, setting: str, target: str, metric: str = "avg_metric", split: str = "dev"):
+        """(mean, std) of the setting's gain (baseline: its score) over the seeds, or (None, None)."""
+        if setting == claims.BASELINE:
+            rule = {"kind": "score", "setting": setting, "target": target, "metric": metric, "split": split}
+        else:
+            rule = {"kind": "gain", "setting": setting, "target": target, "metric": metric, "split": split}
+        return self._measure(rule, setting)
+
+    def average(self, setting: str, split: str = "dev"):
+        kind = "score_avg" if setting == claims.BASELINE else "gain_avg"
+        return self._measure({"kind": kind, "setting": setting, "targets": XTREME, "split": split}, setting)
+
+    def _measure(self, rule: dict, setting: str):
+        probe = claims.Claim("cell", "", "", 0.0, rule, 0.0, (claims.BASELINE, setting))
+        j = claims.judge(probe, self.evidence, self.seeds, {**self.reg.bootstrap, "resamples": 0})
+        return (None, None) if j.verdict == claims.NOT_RUN else (j.value, j.std)
+
+    def languages(self, setting: str, target: str) -> dict[str, float]:
+        """Per-language gain of a setting on a target (dev), averaged over the seeds."""
+        sums: dict[str, float] = {}
+        for seed in self.seeds:
+            run = self.found[setting][seed]
+            base = self.found[claims.BASELINE][seed]
+            ours = per_language(run.by_split["dev"]["intermediate"], target)
+            theirs = per_language(base.by_split["dev"]["baseline"], target)
+            for l, v in ours.items():
+                sums[l] = sums.get(l, 0.0) + (v - theirs[l]) / len(self.seeds)
+        return sums
+
+    def refs(self, judgement: claims.Judgement) -> str:
+        idx = sorted({self.run_index[p["commit"]] for p in judgement.provenance if p["commit"] in self.run_index})
+        return ",".join(map(str, idx))
+
+
+def judgements(reg: claims.Registry, evidence, seeds: list[int]) -> list[claims.Judgement]:
+    return [claims.judge(c, evidence, seeds, reg.bootstrap) for c in reg.claims]
+
+
+def shown(j: claims.Judgement) -> dict:
+    """A judgement as the template prints it."""
+    c = j.claim
+    if j.value is None:
+        ours = "--"
+    elif c.is_statement:
+        ours = f"{j.value:g} of {j.detail.get('of', '?')}"
+    else:
+        ours = fmt(j.value, c.relative, j.std)
+    interval = ""
+    if j.interval is not None:
+        interval = f"[{j.interval[0]:.1f}, {j.interval[1]:.1f}]" if not c.is_statement else \
+            f"[{j.stat_interval[0]:g}, {j.stat_interval[1]:g}]"
+    paper = c.paper_value if c.is_statement else fmt(c.paper_value, c.relative)
+    return {"id": c.id, "statement": c.statement, "source": c.source, "paper": paper, "ours": ours,
+            "interval": interval, "delta": "" if j.delta is None else f"{j.delta:+.1f}", "verdict": j.verdict,
+            "tolerance": "" if c.tolerance is None else f"{c.tolerance:g}", "note": c.note}
+
+
+# --- figures ---------------------------------------------------------------------------------------
+def heatmap(grid: Grid, settings: list[str], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("pdf")
+    import matplotlib.pyplot as plt
+    if not settings:
+        return _placeholder(path)
+    values = [[grid.cell(s, t)[0] for t in XTREME] for s in settings]
+    finite = [abs(v) for row in values for v in row if v is not None]
+    bound = max(finite, default=1.0) or 1.0
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(settings) + 1.4))
+    masked = [[float("nan") if v is None else v for v in row] for row in values]
+    im = ax.imshow(masked, cmap="RdBu", vmin=-bound, vmax=bound, aspect="auto")
+    ax.set_xticks(range(len(XTREME)), [t for t in XTREME], rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(settings)), settings, fontsize=8)
+    for i, row in enumerate(values):
+        for k, v in enumerate(row):
+            ax.text(k, i, "--" if v is None else f"{v:+.1f}", ha="center", va="center", fontsize=6.5,
+                    color="black" if v is None or abs(v) < 0.6 * bound else "white")
+    fig.colorbar(im, ax=ax, label="gain over the baseline (points, dev)")
+    ax.set_title("Gain of each intermediate setting on each XTREME target", fontsize=9)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def language_bars(grid: Grid, settings: list[str], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("pdf")
+    import matplotlib.pyplot as plt
+    if not settings:
+        return _placeholder(path)
+    fig, axes = plt.subplots(3, 3, figsize=(7.5, 7.0))
+    width = 0.8 / max(1, len(settings))
+    for ax, target in zip(axes.flat, XTREME):
+        langs = None
+        for k, s in enumerate(settings):
+            gains = grid.languages(s, target)
+            langs = langs or list(gains)
+            ax.bar([i + k * width for i in range(len(langs))], [gains[l] for l in langs], width, label=s)
+        ax.axhline(0, color="black", linewidth=0.5)
+        ax.set_xticks([i + width * (len(settings) - 1) / 2 for i in range(len(langs or []))], langs or [],
+                      fontsize=7, rotation=90 if len(langs or []) > 8 else 0)
+        ax.set_title(target, fontsize=8)
+        ax.tick_params(axis="y", labelsize=7)
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle("Gain over the baseline per language (dev)", fontsize=9)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def _placeholder(path: Path) -> None:
+    import matplotlib
+    matplotlib.use("pdf")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 1))
+    ax.axis("off")
+    ax.text(0.5, 0.5, "no collected runs yet: `xstilts grid` (or `xstilts claim <id>`), then `dvc repro report`",
+            ha="center", va="center", fontsize=9)
+    _save(fig, path)
+
+
+def _save(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.pdf")
+    # no creation date in the file: same numbers, same bytes
+    fig.savefig(tmp, format="pdf", metadata={"CreationDate": None})
+    plt.close(fig)
+    tmp.replace(path)
+
+
+# --- the document ----------------------------------------------------------------------------------
+def render(params: config.Params, summary: dict, scores: dict, grid: Grid, judged: list, notes: list[str],
+           figures: dict) -> str:
     import jinja2
 
     env = jinja2.Environment(
@@ -52,46 +232,66 @@ def render(params: config.Params, summary: dict, scores: dict) -> str:
         block_start_string="<%", block_end_string="%>", variable_start_string="<<", variable_end_string=">>",
         comment_start_string="<#", comment_end_string="#>", trim_blocks=True, lstrip_blocks=True)
     env.filters["tex"] = tex
+    env.filters["tt"] = tt
+    env.globals.update(fmt=fmt)
     scored = scores["scored"]  # task -> {split, languages}, in the benchmark's order
     targets = list(scored)
     base = summary["baseline"]
     columns = {t: [m for m in summary[t] if not m.startswith("avg_")] for t in targets}
-
-    def per_language(block: dict, t: str) -> dict:
-        """The per-language number behind a task's avg_metric: (EM+F1)/2 for QA, else its metric."""
-        m = block[t]
-        if "exact_match" in m:
-            return {l: (m["exact_match"][l] + m["f1"][l]) / 2 for l in scored[t]["languages"]}
-        return dict(m[columns[t][0]])
-
     overall = [k for k in ("all_task", *tasks.BENCHMARK_GROUPS[params.benchmark]) if k in summary]
     pretrain = Path("models/pretrained/pretrain_info.json")
     info = json.loads(pretrain.read_text()) if pretrain.exists() else {}
     model = (f"{info['model']} @ {info.get('revision')}" if info.get("kind") == "hub"
              else f"tiny XLM-R from scratch ({info.get('parameters', 0):,} parameters)")
+    raw = v1_table2()
+    order = [s for s in (claims.BASELINE, *raw["deltas"]) if s in grid.reg.settings]
+    order += [s for s in grid.reg.settings if s not in order]
+    rows = [s for s in order if grid.has(s)]
+    final = [shown(j) for j in judged if not j.claim.id.startswith("v1")]
+    tally = {}
+    for j in judged:
+        tally[j.verdict] = tally.get(j.verdict, 0) + 1
     context = dict(
         profile=params.profile, intermediate=params.intermediate, targets=targets, eval_split=params.eval_split,
         benchmark=params.benchmark, benchmark_size=len(tasks.BENCHMARK_TARGETS[params.benchmark]),
-        seed=params.seed, commit=git_commit(), date=dt.date.today().isoformat(), model=model,
+        seed=params.seed, seeds=grid.seeds, commit=git_commit(), date=dt.date.today().isoformat(), model=model,
         model_size=f"{info.get('parameters', 0) / 1e6:.1f}M-parameter",
         world_languages=", ".join(f"{l.name} ({c})" for c, l in tasks.WORLD_LANGUAGES.items() if c != "en"),
         ours=summary, base=base, gain=summary["gain"], scored=scored, columns=columns, overall=overall,
         missing=scores["missing_tasks"], commands=scores["commands"], variant=summary["variant"],
         headline_ours={t: per_language(summary, t) for t in targets},
         headline_base={t: per_language(base, t) for t in targets},
+        final=final, all_claims=[{**shown(j), "refs": grid.refs(j)} for j in judged], tally=tally,
+        final_refs={j.claim.id: grid.refs(j) for j in judged},
+        table_columns=COLUMNS, rows=rows, grid=grid, paper_rows=[(s, raw_row) for s, raw_row in raw["rows"]],
+        headline=[s for s in HEADLINE if grid.has(s)], xtreme=XTREME, figures=figures, notes=notes,
+        runs=[(grid.run_index[r.commit], r, ", ".join(f"{s}@{seed}" for s, by in grid.found.items()
+                                                      for seed, rr in by.items() if rr is r)) for r in grid.runs],
+        n_settings=len([s for s in grid.reg.settings]), n_claims=len(judged),
         params=[(k, v) for k, v in flatten(params.raw) if not k.startswith(
             "paper." if params.profile == "tiny" else "tiny.")])
     return env.get_template("report.tex.j2").render(**context)
 
 
+def v1_table2() -> dict:
+    """v1's Table 2 as printed (claims.yaml), for the side-by-side table."""
+    import yaml
+    t2 = yaml.safe_load(claims.CLAIMS_FILE.read_text())["v1_table2"]
+    rows = [(s, v) for s, v in {**t2["absolute"], **t2["deltas"]}.items()]
+    return {"rows": rows, "deltas": list(t2["deltas"]), "columns": t2["columns"]}
+
+
 def compile_pdf(tex_path: Path) -> str:
     if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
-        return ("PDF skipped: no LaTeX engine (latexmk + pdflatex) on this machine. Install it with "
-                "`apt-get install texlive-latex-base texlive-latex-recommended latexmk`, then `dvc repro report`.")
+        raise RuntimeError("no LaTeX engine (latexmk + pdflatex) on this machine: install it with "
+                           "`apt-get install texlive-latex-base texlive-latex-recommended latexmk` (bash .ci/setup "
+                           "does, as root), then `dvc repro report`")
     build = tex_path.parent / ".latex-build"
-    build.mkdir(exist_ok=True)
+    shutil.rmtree(build, ignore_errors=True)
+    build.mkdir()
+    # run beside the .tex, so that its figures/ paths resolve
     proc = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error",
-                           f"-outdir={build}", str(tex_path)], capture_output=True, text=True)
+                           f"-outdir={build.name}", tex_path.name], capture_output=True, text=True, cwd=tex_path.parent)
     if proc.returncode != 0:
         raise RuntimeError(f"latexmk failed on {tex_path}:\n{proc.stdout[-3000:]}")
     (build / "report.pdf").replace(tex_path.with_suffix(".pdf"))
@@ -103,8 +303,36 @@ def main() -> None:
     params = config.load()
     summary = json.loads((REPORTS / "metrics.json").read_text())
     scores = json.loads((REPORTS / "scores.json").read_text())
+    reg = claims.registry()
+    raw = results.params_raw()
+    kept = results.read_grid()
+    stale = [r.name for r in kept if r.stale]
+    runs = [r for r in kept if not r.stale]
+    here = results.workspace_run()  # this workspace's own experiment fills what the grid lacks
+    if here is not None and not here.stale:
+        runs.append(here)
+    found, notes = results.match(reg, runs, raw, params.profile)
+    if stale:
+        notes.append(f"left out, collected from older code: {', '.join(stale)} (rerun `xstilts grid`)")
+    grid = Grid(reg, found, params.seeds)
+    judged = judgements(reg, grid.evidence, params.seeds)
+    settings = [s for s in reg.settings if s != claims.BASELINE and grid.has(s)]
+    shutil.rmtree(FIGURES, ignore_errors=True)  # figures from an earlier grid never outlive it
+    ready = bool(settings) and grid.has(claims.BASELINE)
+    heatmap(grid, settings if ready else [], FIGURES / "gains_heatmap.pdf")
+    language_bars(grid, ([s for s in HEADLINE if grid.has(s)] or settings[:3]) if ready else [],
+                  FIGURES / "gains_per_language.pdf")
+    figures = {"heatmap": "figures/gains_heatmap.pdf", "languages": "figures/gains_per_language.pdf", "ready": ready}
     tex_path = REPORTS / "report.tex"
-    data.atomic_write_text(tex_path, render(params, summary, scores))
     pdf = tex_path.with_suffix(".pdf")
     pdf.unlink(missing_ok=True)  # never leave a PDF from an earlier run beside a new .tex
-    print(f"report: {tex_path}; {compile_pdf(tex_path)}")
+    data.atomic_write_text(tex_path, render(params, summary, scores, grid, judged, notes, figures))
+    print(f"report: {tex_path}; {compile_pdf(tex_path)}; claims: "
+          + ", ".join(f"{v} {n}" for v, n in sorted(tally_of(judged).items())))
+
+
+def tally_of(judged) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for j in judged:
+        out[j.verdict] = out.get(j.verdict, 0) + 1
+    return out

@@ -13,6 +13,10 @@ The stage writes two small git-tracked files (DVC metrics, `cache: false`):
                         intermediate languages and size, target training).
   reports/scores.json   what was scored (per task: split, languages; tasks left out), the command
                         that reproduces each arm's numbers, and where the numbers came from.
+  reports/metrics_by_split.json  both arms' evaluate.py output on every split, {split: {arm: ...}}:
+                        what `xstilts grid` / `xstilts claim` collect from each experiment's commit
+                        (claims select on dev and score on test; not a DVC metric, it would crowd
+                        `dvc exp show`).
 `xstilts score --predictions data/predictions/<arm> --labels data/labels --benchmark <b> --split
 <s> --profile <p>` prints exactly the arm's block of metrics.json (test: tests/test_pipeline.py).
 """
@@ -26,6 +30,7 @@ from stages import config, data, tasks, xtreme_scorer
 PREDICTIONS = Path("data/predictions")
 LABELS = Path("data/labels")
 ARMS = ("baseline", "intermediate")
+SPLITS = ("dev", "test")
 
 
 def subtract(a: dict, b: dict) -> dict:
@@ -57,11 +62,16 @@ def command(params: config.Params, arm: str) -> str:
     return cmd + (f" --languages {','.join(params.languages)}" if params.languages else "")
 
 
-def build(params: config.Params) -> tuple[dict, dict]:
-    results, info = {}, {}
-    for arm in ARMS:
-        results[arm], info[arm] = xtreme_scorer.evaluate(PREDICTIONS / arm, LABELS, params.benchmark,
-                                                          params.eval_split, languages_of(params))
+def build(params: config.Params) -> tuple[dict, dict, dict]:
+    by_split, info = {}, {}
+    for split in SPLITS:
+        by_split[split] = {}
+        for arm in ARMS:
+            by_split[split][arm], scored = xtreme_scorer.evaluate(PREDICTIONS / arm, LABELS, params.benchmark,
+                                                                  split, languages_of(params))
+            if split == params.eval_split:
+                info[arm] = scored
+    results = by_split[params.eval_split]
     ours, base = results["intermediate"], results["baseline"]
     summary = {**ours, "baseline": base, "gain": subtract(ours, base), "variant": variant(params)}
     scored = info["intermediate"]
@@ -71,7 +81,7 @@ def build(params: config.Params) -> tuple[dict, dict]:
               "commands": {arm: command(params, arm) for arm in ARMS},
               "note": ("profile tiny: numbers from the embedded synthetic world, not the paper's data"
                        if params.profile == "tiny" else "profile paper")}
-    return summary, scores
+    return summary, scores, by_split
 
 
 def overall_line(summary: dict, benchmark: str) -> str:
@@ -82,7 +92,8 @@ def overall_line(summary: dict, benchmark: str) -> str:
 
 def main() -> None:
     params = config.load()
-    summary, scores = build(params)
+    summary, scores, by_split = build(params)
+    data.atomic_write_text(Path("reports/metrics_by_split.json"), json.dumps(by_split, indent=1) + "\n")
     data.atomic_write_text(Path("reports/metrics.json"), json.dumps(summary, indent=2) + "\n")
     data.atomic_write_text(Path("reports/scores.json"), json.dumps(scores, indent=2) + "\n")
     line = ", ".join(f"{t} {summary[t]['avg_metric']:.1f} ({summary['gain'][t]['avg_metric']:+.1f})"

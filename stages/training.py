@@ -10,10 +10,11 @@ import math
 import random
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
-from stages import metrics
+from stages import data, metrics
 
 MAX_ANSWER_TOKENS = 30
 
@@ -246,16 +247,18 @@ def mask_tokens(input_ids: torch.Tensor, attention_mask: torch.Tensor, tokenizer
 
 
 def train(model, task_type: str, train_rows: list[dict], dev_rows: list[dict], tokenizer, tp, hp,
-          seed: int, labels=(), no_answer: bool = False) -> list[dict]:
+          seed: int, labels=(), no_answer: bool = False, curve: list | None = None) -> list[dict]:
     """Single-task training: `train_members` with one member."""
     return train_members([Member("task", task_type, model, train_rows, dev_rows, hp, tuple(labels), no_answer)],
-                         tokenizer, tp, seed)
+                         tokenizer, tp, seed, curve=curve)
 
 
 def train_members(members: list[Member], tokenizer, tp, seed: int, sampler: str = "proportional",
                   examples_cap: int = 2 ** 17, temperature: float = 1.0, mlm_probability: float = 0.15,
-                  lr: float | None = None) -> list[dict]:
-    """Train in place; restore the weights with the best early-stopping dev score. Returns the log.
+                  lr: float | None = None, curve: list | None = None) -> list[dict]:
+    """Train in place; restore the weights with the best early-stopping dev score. Returns the log
+    (one row per evaluation); `curve`, when given, receives the mean training loss of every
+    `tp.log_every` steps (the loss curve of reports/curves).
 
     Each optimizer step draws one member (`sampling_weights`) and takes one batch of it; with one
     member this is plain single-task training. The early-stopping score is the mean over members
@@ -295,6 +298,7 @@ def train_members(members: list[Member], tokenizer, tp, seed: int, sampler: str 
         return [p.detach().clone() for _, p in params.values()]
 
     log, running, best, bad, step, t0 = [], [], (-math.inf, None, 0), 0, 0, time.time()
+    since_log = []  # losses since the last loss-curve point
     drawn = {m.name: 0 for m in members}
     for m in members:
         m.model.train()
@@ -313,7 +317,11 @@ def train_members(members: list[Member], tokenizer, tp, seed: int, sampler: str 
         sched.step()
         opt.zero_grad()
         running.append(loss.item())
+        since_log.append(running[-1])
         step += 1
+        if curve is not None and (step % tp.log_every == 0 or step == total):
+            curve.append({"step": step, "loss": sum(since_log) / len(since_log)})
+            since_log = []
         if step % tp.eval_every == 0 or step == total:
             scores = {}
             for n, rows in dev.items():
@@ -340,3 +348,20 @@ def train_members(members: list[Member], tokenizer, tp, seed: int, sampler: str 
     for row in log:
         row["best"] = row["step"] == best[2]
     return log
+
+
+CURVES = Path("reports/curves")
+
+
+def write_curves(name: str, runs: dict[str, tuple[list[dict], list[dict]]]) -> None:
+    """The training curves `dvc plots show` draws (dvc.yaml, top-level `plots`), small git-tracked CSVs:
+    reports/curves/loss/<name>.csv (step, loss: mean training loss of every log_every steps) and
+    reports/curves/dev/<name>.csv (step, dev_score: the early-stopping score at every evaluation),
+    with a `run` column (the intermediate task; for fine-tuning the language of a translate-train
+    model, `en` for zero-shot, `all` for translate-train-all). A stage
+    that trains nothing (the baseline's intermediate phase, a skipped target) writes the headers only."""
+    for kind, column in (("loss", "loss"), ("dev", "dev_score")):
+        lines = [f"run,step,{column}"]
+        for run, (curve, log) in runs.items():
+            lines += [f"{run},{r['step']},{r[column]:.6f}" for r in (curve if kind == "loss" else log)]
+        data.atomic_write_text(CURVES / kind / f"{name}.csv", "\n".join(lines) + "\n")

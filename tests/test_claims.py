@@ -90,3 +90,133 @@ def test_claims_command_lists_them_as_json():
     assert out.exit_code == 0, out.output
     listed = {c["id"]: c["paper_value"] for c in json.loads(out.stdout)}
     assert {k: listed[k] for k in FINAL} == FINAL
+
+
+# --- judging claims on synthetic evidence (numbers chosen by hand) ------------------------------
+XTREME = ["xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba"]
+
+
+def _numbers(per_target: dict, splits=("dev", "test")) -> dict:
+    """{(split, target, key): value} with every target at `per_target.get(t, 0)`; QA F1 = EM = avg."""
+    out = {}
+    for split in splits:
+        for t in XTREME:
+            v = per_target.get(t, 0.0) if not isinstance(per_target.get(t), dict) else per_target[t][split]
+            out[(split, t, "avg_metric")] = v
+            if t in ("xquad", "mlqa", "tydiqa"):
+                out[(split, t, "avg_f1")] = v + 1
+                out[(split, t, "avg_exact_match")] = v - 1
+    return out
+
+
+def _evidence(settings: dict[str, dict[int, dict]]):
+    prov = {s: {seed: {"source": "test", "name": f"{s}-{seed}", "commit": "0" * 40, "score_stage_md5": "x",
+                       "arm": "intermediate"} for seed in by_seed} for s, by_seed in settings.items()}
+    return claims.Evidence({s: {seed: _numbers(v) for seed, v in by_seed.items()} for s, by_seed in settings.items()},
+                           prov)
+
+
+@pytest.fixture(scope="module")
+def reg():
+    return claims.registry(ROOT / "claims.yaml")
+
+
+def test_gain_claim_is_the_mean_gain_over_the_nine_targets(reg):
+    squad = reg.by_id(["squad-gain"])[0]
+    base = {t: 50.0 for t in XTREME}
+    ev = _evidence({"baseline": {1: base}, "squad": {1: {t: 50.0 + 8.2 * 9 / 2 if t in ("xnli", "udpos") else 50.0
+                                                          for t in XTREME}}})
+    j = claims.judge(squad, ev, [1], reg.bootstrap)
+    assert j.value == pytest.approx(8.2) and j.verdict == "reproduced" and j.delta == pytest.approx(0.0)
+    ev = _evidence({"baseline": {1: base}, "squad": {1: {t: 51.0 for t in XTREME}}})
+    j = claims.judge(squad, ev, [1], reg.bootstrap)
+    assert j.value == pytest.approx(1.0) and j.verdict == "same sign"
+    ev = _evidence({"baseline": {1: base}, "squad": {1: {t: 49.0 for t in XTREME}}})
+    assert claims.judge(squad, ev, [1], reg.bootstrap).verdict == "not reproduced"
+    assert claims.judge(squad, _evidence({"baseline": {1: base}}), [1], reg.bootstrap).verdict == "not run"
+
+
+def test_seeds_give_std_and_a_paired_bootstrap_interval(reg):
+    squad = reg.by_id(["squad-gain"])[0]
+    # gains 7.8, 8.2, 8.6 at the three seeds: mean 8.2, std 0.4; the interval stays inside 8.2 ± 1
+    ev = _evidence({"baseline": {s: {t: 40.0 + s for t in XTREME} for s in (1, 2, 3)},
+                    "squad": {s: {t: 40.0 + s + g for t in XTREME} for s, g in ((1, 7.8), (2, 8.2), (3, 8.6))}})
+    j = claims.judge(squad, ev, [1, 2, 3], reg.bootstrap)
+    assert j.value == pytest.approx(8.2) and j.std == pytest.approx(0.4)
+    assert 7.8 - 1e-9 <= j.interval[0] < 8.2 < j.interval[1] <= 8.6 + 1e-9 and j.verdict == "reproduced"
+    # the baseline moves with the seed, the gain does not: pairing keeps the interval at zero width
+    ev = _evidence({"baseline": {s: {t: 40.0 + 10 * s for t in XTREME} for s in (1, 2, 3)},
+                    "squad": {s: {t: 48.2 + 10 * s for t in XTREME} for s in (1, 2, 3)}})
+    j = claims.judge(squad, ev, [1, 2, 3], reg.bootstrap)
+    assert j.interval == pytest.approx((8.2, 8.2)) and j.std == pytest.approx(0.0)
+    # gains 6.5 and 9.9: the mean (8.2) is in the band, the interval is not: inconclusive
+    ev = _evidence({"baseline": {s: {t: 40.0 for t in XTREME} for s in (1, 2)},
+                    "squad": {1: {t: 46.5 for t in XTREME}, 2: {t: 49.9 for t in XTREME}}})
+    j = claims.judge(squad, ev, [1, 2], reg.bootstrap)
+    assert j.value == pytest.approx(8.2) and j.verdict == "inconclusive"
+
+
+def test_number_verdicts():
+    assert claims.number_verdict(8.2, 1.0, 7.5, 8.9, True) == "reproduced"
+    assert claims.number_verdict(8.2, 1.0, 6.0, 7.5, True) == "inconclusive"
+    assert claims.number_verdict(8.2, 1.0, 0.5, 3.0, True) == "same sign"
+    assert claims.number_verdict(8.2, 1.0, -0.5, 3.0, True) == "not reproduced"
+    assert claims.number_verdict(67.2, 1.0, 30.0, 30.0, False) == "not reproduced"  # absolute: no "same sign"
+    assert claims.number_verdict(-1.4, 1.0, -0.1, -0.1, True) == "same sign"
+
+
+def test_statement_claims_count_settings(reg):
+    nine = ["anli_plus", "mnli", "qqp", "squad", "squad_v2", "hellaswag", "ccg", "cosmosqa", "commonsenseqa"]
+    dramatic = reg.by_id(["retrieval-dramatic"])[0]
+    base = {t: 10.0 for t in XTREME}
+    # 7 of 9 settings gain >= 5 on both BUCC and Tatoeba; cosmosqa gains 5 on BUCC only; ccg nothing
+    settings = {"baseline": {1: base}}
+    for s in nine:
+        gain = {"bucc2018": 16.0, "tatoeba": 15.0} if s not in ("ccg", "cosmosqa") else \
+            ({"bucc2018": 15.0, "tatoeba": 14.9} if s == "cosmosqa" else {})
+        settings[s] = {1: {**base, **gain}}
+    j = claims.judge(dramatic, _evidence(settings), [1], reg.bootstrap)
+    assert j.value == 7 and j.verdict == "supported" and set(j.detail["settings"]) == set(nine) - {"ccg", "cosmosqa"}
+    settings["qqp"] = {1: base}
+    assert claims.judge(dramatic, _evidence(settings), [1], reg.bootstrap).verdict == "not supported"
+
+
+def test_best_setting_and_best_per_target_pick_as_the_paper(reg):
+    nine = ["anli_plus", "mnli", "qqp", "squad", "squad_v2", "hellaswag", "ccg", "cosmosqa", "commonsenseqa"]
+    base = {t: {"dev": 50.0, "test": 40.0} for t in XTREME}
+    settings = {"baseline": {1: base}, "multitask": {1: {t: {"dev": 59.0, "test": 48.0} for t in XTREME}}}
+    for i, s in enumerate(nine):
+        # squad is best on xnli's dev but worst on its test: best_per_target must still pick it (dev decides)
+        settings[s] = {1: {t: ({"dev": 70.0, "test": 30.0} if (s == "squad" and t == "xnli")
+                               else {"dev": 50.0 + i, "test": 40.0 + i}) for t in XTREME}}
+    ev = _evidence(settings)
+    best = claims.judge(reg.by_id(["multitask-best"])[0], ev, [1], reg.bootstrap)
+    assert best.value == pytest.approx(9.0) and best.detail["runner_up"] == "commonsenseqa"
+    assert best.verdict == "reproduced"  # the best, and +9.0 is within 8.7 ± 1
+    per_task = claims.judge(reg.by_id(["xtreme-best-per-task"])[0], ev, [1], reg.bootstrap)
+    assert per_task.detail["picked"]["xnli"] == "squad" and per_task.detail["picked"]["udpos"] == "multitask"
+    assert per_task.value == pytest.approx((8 * 8.0 + (30.0 - 40.0)) / 9)
+
+
+def test_beats_variant_pairs_each_task_with_its_variant(reg):
+    c = reg.by_id(["beats-mlm"])[0]
+    assert c.rule["pairs"]["anli_plus"] == "anli_plus_mlm" and c.rule["pairs"]["mnli"] == "mnli_mlm"
+    t = reg.by_id(["beats-translated"])[0]
+    assert reg.overrides(t.rule["pairs"]["squad"], "tiny", 5)["intermediate_languages"] == ["qa", "qb", "qc", "qd", "qe"]
+    assert reg.overrides(t.rule["pairs"]["squad"], "tiny", 5)["intermediate"] == "squad_v1"
+    base = {x: 50.0 for x in XTREME}
+    settings = {"baseline": {1: base}}
+    for i, (s, v) in enumerate(c.rule["pairs"].items()):
+        settings[s] = {1: {x: 52.0 for x in XTREME}}
+        settings[v] = {1: {x: 51.0 if i < 5 else 53.0 for x in XTREME}}
+    j = claims.judge(c, _evidence(settings), [1], reg.bootstrap)
+    assert j.value == 5 and j.verdict == "supported"
+
+
+def test_every_registered_claim_can_be_judged(reg):
+    """Every rule runs on evidence for every setting (no KeyError hides in a rarely used kind)."""
+    settings = {s: {1: {t: 50.0 + len(s) % 7 for t in XTREME}} for s in reg.settings}
+    ev = _evidence(settings)
+    for c in reg.claims:
+        j = claims.judge(c, ev, [1], reg.bootstrap)
+        assert j.verdict in claims.VERDICTS_NUMBER + claims.VERDICTS_STATEMENT, c.id

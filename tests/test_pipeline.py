@@ -36,7 +36,7 @@ def repo(tmp_path_factory):
     dst = tmp_path_factory.mktemp("repo")
     files = run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], ROOT).stdout.split()
     for f in files:
-        if (ROOT / f).is_file() and not f.startswith(("data/", "models/", "reports/")):
+        if (ROOT / f).is_file() and (not f.startswith(("data/", "models/", "reports/")) or f == "reports/grid.json"):
             (dst / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / f, dst / f)
     params = yaml.safe_load((dst / "params.yaml").read_text())
@@ -202,3 +202,45 @@ def test_variants_are_one_param_away(repo):
                 for m, v in ms.items() if isinstance(v, dict) and "qb" in v}
     assert qb(metrics) and qb(metrics) != qb(base) and qb(metrics["baseline"]) != qb(base["baseline"])
     run(["git", "checkout", "--", "params.yaml"], repo)
+
+
+@pytest.mark.slow
+def test_claim_runs_its_experiment_once_and_the_report_has_every_claim(repo):
+    """issue 6: `xstilts claim` queues exactly what the claim needs through DVC's queue, a second call
+    reruns nothing, and the report stage builds a PDF holding every registered claim."""
+    run("git checkout -q -f main && git checkout -q -- .", repo)
+    # v1's SQuAD cell on XNLI: a claim whose target the trimmed world runs
+    first = run(["xstilts", "claim", "v1-squad-xnli"], repo)
+    assert "0 experiments done, 1 to run" in first.stdout and "squad-s1234" in first.stdout, first.stdout
+    line = next(l for l in first.stdout.splitlines() if l.startswith("v1-squad-xnli "))
+    assert "-1.4" in line and any(v in line for v in ("reproduced", "same sign", "not reproduced")), line
+    refs = run("git for-each-ref refs/exps", repo).stdout
+    assert "squad-s1234" in refs
+    grid = json.loads((repo / "reports/grid.json").read_text())
+    squad = next(r for r in grid["runs"] if r["name"] == "squad-s1234")
+    assert squad["params"]["intermediate"] == "squad_v1" and squad["provenance"]["score_stage_md5"]
+    assert squad["commit"] in refs and set(squad["by_split"]) == {"dev", "test"}
+
+    second = run(["xstilts", "claim", "v1-squad-xnli"], repo)
+    assert "1 experiments done, 0 to run" in second.stdout, second.stdout
+    assert run("git for-each-ref refs/exps", repo).stdout == refs  # no new experiment
+    assert next(l for l in second.stdout.splitlines() if l.startswith("v1-squad-xnli ")) == line
+
+    # a claim whose targets the trimmed world lacks is refused up front, naming them
+    bad = run(["xstilts", "claim", "squad-gain"], repo, check=False)
+    assert bad.returncode == 2 and "panx" in bad.stderr and "tydiqa" in bad.stderr
+    bad = run(["xstilts", "claim", "squad-gian"], repo, check=False)
+    assert bad.returncode == 2 and "unknown claim 'squad-gian'" in bad.stderr
+
+    run(["dvc", "repro", "report"], repo)
+    tex = (repo / "reports/report.tex").read_text()
+    assert "squad-s1234" in tex and "not the paper's" in tex
+    if not shutil.which("latexmk"):
+        pytest.skip("no LaTeX engine: bash .ci/setup installs it")
+    from pypdf import PdfReader
+    pdf = PdfReader(str(repo / "reports/report.pdf"))
+    text = "".join(page.extract_text() for page in pdf.pages).replace("\n", " ")
+    ids = [c["id"] for c in json.loads(run(["xstilts", "claims", "--json"], repo).stdout)]
+    assert len(ids) == 257 and [i for i in ids if i not in text] == []
+    assert len(pdf.pages) >= 8 and "profile tiny" in text and "These numbers are not the paper" in text
+    assert (repo / "reports/figures/gains_heatmap.pdf").stat().st_size > 1000

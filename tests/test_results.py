@@ -1,0 +1,132 @@
+"""Collecting runs from git (experiment refs, branches, HEAD), matching them to the registry's
+settings, planning the grid, and reports/grid.json; on a small git repository built here."""
+import copy
+import hashlib
+import json
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from stages import claims, results
+
+XTREME = ["xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba"]
+
+
+def _result(value: float) -> dict:
+    return {t: {"accuracy": {"en": value}, "avg_accuracy": value, "avg_metric": value} for t in XTREME}
+
+
+def _git(*args, cwd):
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def _commit(repo, params: dict, inter: float, base: float, code: str = "print(1)\n", message="run"):
+    (repo / "stages").mkdir(exist_ok=True)
+    (repo / "stages" / "score.py").write_text(code)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+    (repo / "reports").mkdir(exist_ok=True)
+    by_split = {s: {"intermediate": _result(inter), "baseline": _result(base)} for s in ("dev", "test")}
+    (repo / results.BY_SPLIT).write_text(json.dumps(by_split))
+    md5 = hashlib.md5(code.encode()).hexdigest()
+    lock = {"schema": "2.0", "stages": {"score": {"cmd": "xstilts score", "deps": [
+        {"path": "stages/score.py", "hash": "md5", "md5": md5, "size": len(code)}],
+        "outs": [{"path": results.BY_SPLIT, "hash": "md5", "md5": "abc", "size": 1}]},
+        "inter@intermediate": {"cmd": "x", "outs": [{"path": "models/intermediate/intermediate", "md5": "enc.dir"}]}}}
+    (repo / "dvc.lock").write_text(yaml.safe_dump(lock))
+    _git("add", "-A", cwd=repo)
+    _git("commit", "-qm", message, cwd=repo)
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    _git("init", "-q", "-b", "main", cwd=tmp_path)
+    _git("config", "user.email", "t@example.com", cwd=tmp_path)
+    _git("config", "user.name", "t", cwd=tmp_path)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def raw():
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def reg():
+    return claims.registry(ROOT / "claims.yaml")
+
+
+def test_runs_come_from_experiment_refs_and_head_with_provenance(repo, raw, reg):
+    head_params = results.apply(raw, reg.overrides("mnli", "tiny", raw["seed"]))
+    head = _commit(repo, head_params, 60.0, 50.0)
+    squad_params = results.apply(raw, reg.overrides("squad", "tiny", raw["seed"]))
+    exp = _commit(repo, squad_params, 58.0, 50.0, message="exp")
+    _git("reset", "-q", "--hard", head, cwd=repo)
+    _git("update-ref", f"refs/exps/{head[:2]}/{head[2:]}/squad-s1234", exp, cwd=repo)
+    _git("update-ref", "refs/exps/exec/EXEC_HEAD", exp, cwd=repo)  # DVC's own ref: not a run
+    runs = results.collect_runs()
+    assert sorted((r.source, r.name) for r in runs) == [("branch", "main"), ("experiment", "squad-s1234")]
+    squad = next(r for r in runs if r.name == "squad-s1234")
+    assert squad.commit == exp and squad.provenance["encoder_md5"] == "enc.dir" and not squad.stale
+    # params.yaml of this repo is ROOT's: write it so that matching compares against it
+    (repo / "params.yaml").write_text(yaml.safe_dump(raw))
+    found, notes = results.match(reg, runs, raw, "tiny")
+    assert found["squad"][raw["seed"]] is squad and found["mnli"][raw["seed"]].name == "main"
+    assert found["baseline"][raw["seed"]].commit in (head, exp) and notes == []
+    j = claims.judge(reg.by_id(["squad-gain"])[0], results.evidence(found), [raw["seed"]], reg.bootstrap)
+    assert j.value == pytest.approx(8.0) and j.verdict == "reproduced"
+    assert {p["setting"]: p["commit"] for p in j.provenance}["squad"] == exp
+
+
+def test_changed_code_makes_a_run_stale_and_baselines_that_disagree_are_reported(repo, raw, reg):
+    params = results.apply(raw, reg.overrides("squad", "tiny", raw["seed"]))
+    _commit(repo, params, 58.0, 50.0)
+    (repo / "stages" / "score.py").write_text("print(2)\n")  # the code behind the numbers changed
+    [run] = results.collect_runs()
+    assert run.stale == ["stages/score.py"] and results.current_runs(include_grid_file=False) == []
+    (repo / "stages" / "score.py").write_text("print(1)\n")
+    a = results.collect_runs()[0]
+    b = copy.deepcopy(a)
+    b.name, b.commit = "other", "f" * 40
+    b.by_split["dev"]["baseline"]["xnli"]["avg_metric"] = 49.0
+    b.params = results.apply(raw, reg.overrides("mnli", "tiny", raw["seed"]))
+    _, notes = results.match(reg, [a, b], raw, "tiny")
+    assert len(notes) == 1 and "differs" in notes[0] and "1" in notes[0]
+
+
+def test_plan_skips_done_settings_and_names_new_ones_uniquely(repo, raw, reg):
+    params = results.apply(raw, reg.overrides("squad", "tiny", 1234))
+    head = _commit(repo, params, 58.0, 50.0)
+    _git("update-ref", f"refs/exps/{head[:2]}/{head[2:]}/mnli-s7", head, cwd=repo)  # a name already taken
+    found, _ = results.match(reg, results.collect_runs(), raw, "tiny")
+    planned = results.plan(reg, ["baseline", "squad", "mnli"], raw, "tiny", [1234, 7], found)
+    by = {(p.setting, p.seed): p for p in planned}
+    assert by[("squad", 1234)].done and not by[("mnli", 1234)].done
+    assert ("baseline", 1234) not in by and ("baseline", 7) not in by  # carried by the other experiments
+    assert by[("mnli", 7)].name == "mnli-s7-2" and by[("mnli", 1234)].name == "mnli-s1234"
+    assert by[("mnli", 7)].overrides["seed"] == 7 and by[("mnli", 7)].overrides["intermediate"] == "mnli"
+    only_baseline = results.plan(reg, ["baseline"], raw, "tiny", [1234, 7], found)
+    assert [(p.setting, p.seed, p.done) for p in only_baseline] == [("baseline", 7, False)]
+
+
+def test_grid_file_keeps_current_runs_for_a_clone_without_refs(repo, raw, reg):
+    params = results.apply(raw, reg.overrides("squad", "tiny", raw["seed"]))
+    _commit(repo, params, 58.0, 50.0)
+    found, _ = results.match(reg, results.collect_runs(), raw, "tiny")
+    results.write_grid(results.grid_runs(found), "tiny")
+    (repo / "stages").mkdir(exist_ok=True)
+    kept = results.read_grid()
+    assert [r.source for r in kept] == ["grid.json"] and kept[0].stale == []
+    results._CODE_MD5.clear()
+    (repo / "stages" / "score.py").write_text("print(3)\n")
+    assert results.read_grid()[0].stale != []
+    results._CODE_MD5.clear()
+
+
+def test_override_values_use_dvc_set_syntax():
+    assert results.yaml_value(["qa", "qb"]) == "[qa,qb]"
+    assert results.yaml_value(None) == "null" and results.yaml_value(False) == "false"
+    assert results.yaml_value("squad_v1") == "squad_v1" and results.yaml_value(1234) == "1234"
