@@ -112,11 +112,13 @@ class Grid:
         return (None, None) if j.verdict == claims.NOT_RUN else (j.value, j.std)
 
     def languages(self, setting: str, target: str) -> dict[str, float]:
-        """Per-language gain of a setting on a target (dev), averaged over the seeds."""
+        """Per-language gain of a setting on a target (dev), averaged over the seeds; {} when not run."""
         sums: dict[str, float] = {}
         for seed in self.seeds:
             run = self.found[setting][seed]
             base = self.found[claims.BASELINE][seed]
+            if target not in run.by_split["dev"]["intermediate"] or target not in base.by_split["dev"]["baseline"]:
+                return {}
             ours = per_language(run.by_split["dev"]["intermediate"], target)
             theirs = per_language(base.by_split["dev"]["baseline"], target)
             for l, v in ours.items():
@@ -189,11 +191,11 @@ def language_bars(grid: Grid, settings: list[str], path: Path) -> None:
         for k, s in enumerate(settings):
             gains = grid.languages(s, target)
             langs = langs or list(gains)
-            ax.bar([i + k * width for i in range(len(langs))], [gains[l] for l in langs], width, label=s)
+            ax.bar([i + k * width for i in range(len(langs))], [gains.get(l, float("nan")) for l in langs], width, label=s)
         ax.axhline(0, color="black", linewidth=0.5)
         ax.set_xticks([i + width * (len(settings) - 1) / 2 for i in range(len(langs or []))], langs or [],
                       fontsize=7, rotation=90 if len(langs or []) > 8 else 0)
-        ax.set_title(target, fontsize=8)
+        ax.set_title(target if langs else f"{target} (not run)", fontsize=8)
         ax.tick_params(axis="y", labelsize=7)
     axes.flat[0].legend(fontsize=7)
     fig.suptitle("Gain over the baseline per language (dev)", fontsize=9)

@@ -1,0 +1,79 @@
+"""The report stage on hand-made runs: the PDF is built, has its pages, and its text holds every claim
+id and the numbers of the collected runs; targets a run lacks are shown as not run."""
+import json
+import shutil
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from stages import claims, results
+
+LANGS = ["en", "qa", "qb"]
+XTREME = ["pawsx", "xnli", "panx", "udpos", "bucc2018", "tatoeba", "xquad", "mlqa", "tydiqa"]
+
+
+def _block(value: float, targets) -> dict:
+    out = {}
+    for t in targets:
+        if t in ("xquad", "mlqa", "tydiqa"):
+            out[t] = {"exact_match": {l: value - 2 for l in LANGS}, "f1": {l: value + 2 for l in LANGS},
+                      "avg_exact_match": value - 2, "avg_f1": value + 2, "avg_metric": value}
+        else:
+            out[t] = {"accuracy": {l: value for l in LANGS}, "avg_accuracy": value, "avg_metric": value}
+    return out
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    for f in ("params.yaml", "claims.yaml"):
+        shutil.copy(ROOT / f, tmp_path / f)
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    reg = claims.registry(ROOT / "claims.yaml")
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "models/pretrained").mkdir(parents=True)
+    (tmp_path / "models/pretrained/pretrain_info.json").write_text(json.dumps({"kind": "tiny", "parameters": 954075}))
+    metrics = {**_block(50.0, XTREME), "baseline": _block(45.0, XTREME), "gain": _block(5.0, XTREME),
+               "variant": {"intermediate": "mnli", "intermediate_mlm": "false", "intermediate_languages": "en",
+                           "intermediate_size": "all", "target_training": "zero_shot"}}
+    (tmp_path / "reports/metrics.json").write_text(json.dumps(metrics))
+    (tmp_path / "reports/scores.json").write_text(json.dumps({
+        "scored": {t: {"split": "dev", "languages": LANGS} for t in XTREME}, "missing_tasks": [],
+        "commands": {"intermediate": "xstilts score ...", "baseline": "xstilts score ..."}}))
+    runs = []
+    # squad ran every target; hellaswag lacks PAN-X (a trimmed target list): its cells read "not run"
+    for i, (setting, value, targets) in enumerate((("squad", 58.0, XTREME), ("hellaswag", 52.0,
+                                                                               [t for t in XTREME if t != "panx"]))):
+        by_split = {s: {"intermediate": _block(value, targets), "baseline": _block(45.0, XTREME)}
+                    for s in ("dev", "test")}
+        params = results.apply(raw, reg.overrides(setting, "tiny", raw["seed"]))
+        runs.append(results.Run("experiment", f"{setting}-s1234", f"{i}" * 40, params, by_split,
+                                {"source": "experiment", "name": f"{setting}-s1234", "commit": f"{i}" * 40,
+                                 "score_stage_md5": "ab" * 16, "encoder_md5": "cd" * 16, "code_md5": None}))
+    monkeypatch.chdir(tmp_path)
+    results.write_grid(runs, "tiny")
+    return tmp_path
+
+
+def test_report_pdf_holds_every_claim_and_the_collected_numbers(workspace):
+    if not shutil.which("latexmk"):
+        pytest.skip("no LaTeX engine: bash .ci/setup installs it")
+    from pypdf import PdfReader
+
+    from stages import report
+    report.main()
+    tex = (workspace / "reports/report.tex").read_text()
+    # squad's gain is 13 points on every target: the claim's number, and its verdict against +8.2
+    assert "squad-s1234" in tex and "+13.0" in tex and "not the paper's" in tex
+    pdf = PdfReader(str(workspace / "reports/report.pdf"))
+    text = "".join(p.extract_text() for p in pdf.pages)
+    ids = [c.id for c in claims.load()]
+    assert [i for i in ids if i not in text] == [] and len(pdf.pages) >= 8
+    for name in ("gains_heatmap.pdf", "gains_per_language.pdf"):
+        assert (workspace / "reports/figures" / name).stat().st_size > 1000
+    judged = {j.claim.id: j for j in report.judgements(claims.registry(), report.Grid(
+        claims.registry(), results.match(claims.registry(), results.read_grid(), results.params_raw(), "tiny")[0],
+        [1234]).evidence, [1234])}
+    assert judged["squad-gain"].value == pytest.approx(13.0) and judged["squad-gain"].verdict == "same sign"
+    assert judged["hellaswag-gain"].verdict == "not run"  # PAN-X missing
+    assert judged["v1-hellaswag-xnli"].value == pytest.approx(7.0)
