@@ -74,15 +74,14 @@ def claims_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON in
     print(f"{len(rows)} claims (claims.yaml); `--json` has statements, sources, rules and tolerances.")
 
 
-def _judged(claim_ids: list[str] | None, runs=None):
-    """Judge claims on the current runs (git experiments, branches, HEAD, then reports/grid.json)."""
+def _judged(claim_ids: list[str] | None, runs, profile: str):
+    """Judge claims on the given runs (git experiments, branches, HEAD, then reports/grid.json)."""
     from stages import claims, results
     reg = claims.registry()
     chosen = reg.by_id(claim_ids) if claim_ids else reg.claims
     raw = results.params_raw()
     p = config.load()
-    runs = results.current_runs() if runs is None else runs
-    found, notes = results.match(reg, runs, raw, p.profile)
+    found, notes = results.match(reg, runs, raw, profile)
     ev = results.evidence(found)
     return [claims.judge(c, ev, p.seeds, reg.bootstrap) for c in chosen], notes
 
@@ -154,7 +153,7 @@ def _grid(claim_ids: list[str] | None, profile: str | None, jobs: int, wait: boo
     for n in notes:
         print(f"warning: {n}")
     print(f"collected into {results.GRID_FILE}; `dvc repro report` rebuilds the report")
-    return _judged(claim_ids, runs)[0]
+    return _judged(claim_ids, runs, profile)[0]
 
 
 CLAIMS_OPTION = typer.Option(None, "--claims", help="comma-separated claim ids (`xstilts claims` lists them); default all")
@@ -329,9 +328,13 @@ def main() -> None:
         sys.exit(2)
     except Exception as e:  # an actionable message for the errors we anticipate, no traceback
         from stages.data import DataSourceError
+        from stages.results import GridError
         if isinstance(e, DataSourceError):
             print(f"error: {e}", file=sys.stderr)
             sys.exit(3)
+        if isinstance(e, GridError):
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(4)
         raise
 
 
