@@ -427,6 +427,7 @@ def judge(claim: Claim, evidence: Evidence, seeds: list[int], bootstrap: dict) -
         singles = [apply_rule(claim, evidence.view(settings, [seed])).value for seed in seeds]
         mean = sum(singles) / len(singles)
         std = math.sqrt(sum((v - mean) ** 2 for v in singles) / (len(singles) - 1))
+    if len(seeds) > 1 and bootstrap["resamples"] > 0:
         rng = random.Random(bootstrap["seed"])
         values, stats = [], []
         for _ in range(bootstrap["resamples"]):

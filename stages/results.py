@@ -37,7 +37,7 @@ from stages import config, data
 
 GRID_FILE = Path("reports/grid.json")
 BY_SPLIT = "reports/metrics_by_split.json"
-IGNORED_PARAMS = {"eval_split"}   # both splits are in every run
+IGNORED_PARAMS = {"eval_split", "seeds"}   # both splits are in every run; `seeds` is the grid's, not a run's
 REPORT_STAGES = {"report"}        # the report reads results; it does not make them
 
 
@@ -232,8 +232,22 @@ def run_queue(jobs: int, names: list[str], poll: float = 10.0, log=print) -> Non
 def write_grid(runs: list[Run], profile: str) -> None:
     doc = {"note": "written by `xstilts collect` (also at the end of `xstilts grid` and `xstilts claim`): "
                    "each run's numbers with their provenance; the report stage reads this file",
-           "profile": profile, "runs": [r.as_dict() for r in runs]}
-    data.atomic_write_text(GRID_FILE, json.dumps(doc, indent=1, sort_keys=False) + "\n")
+           "profile": profile}
+    # one run per line: compact, and a new run is a one-line diff
+    head = json.dumps(doc)[:-1]
+    lines = ",\n".join(json.dumps(slim(r.as_dict()), separators=(",", ":")) for r in runs)
+    data.atomic_write_text(GRID_FILE, f'{head}, "runs": [\n{lines}\n]}}\n')
+
+
+def slim(run: dict) -> dict:
+    """The test split's per-language numbers stay in the experiment's commit: claims read test
+    averages only (v1's XTREME rows), the report's per-language views are dev."""
+    out = dict(run)
+    out["by_split"] = {split: ({arm: {task: ({k: v for k, v in block.items() if k.startswith("avg_")}
+                                             if isinstance(block, dict) else block)
+                                      for task, block in result.items()} for arm, result in arms.items()}
+                               if split == "test" else arms) for split, arms in run["by_split"].items()}
+    return out
 
 
 def read_grid() -> list[Run]:

@@ -77,3 +77,22 @@ def test_report_pdf_holds_every_claim_and_the_collected_numbers(workspace):
     assert judged["squad-gain"].value == pytest.approx(13.0) and judged["squad-gain"].verdict == "same sign"
     assert judged["hellaswag-gain"].verdict == "not run"  # PAN-X missing
     assert judged["v1-hellaswag-xnli"].value == pytest.approx(7.0)
+
+
+def test_cells_with_several_seeds_are_mean_and_std(workspace):
+    from stages import report
+    raw = results.params_raw()
+    reg = claims.registry()
+    runs = results.read_grid()
+    # squad again at seed 7, three points higher: the cell becomes 14.5 +- 2.1 (sample std)
+    extra = results.Run("experiment", "squad-s7", "9" * 40, {**runs[0].params, "seed": 7},
+                        {s: {"intermediate": _block(61.0, XTREME), "baseline": _block(45.0, XTREME)}
+                         for s in ("dev", "test")}, {**runs[0].provenance, "commit": "9" * 40})
+    found, _ = results.match(reg, [*runs, extra], raw, "tiny")
+    grid = report.Grid(reg, found, [1234, 7])
+    mean, std = grid.cell("squad", "xnli")
+    assert mean == pytest.approx(14.5) and std == pytest.approx(2 ** 0.5 * 1.5)
+    assert grid.cell("hellaswag", "xnli") == (None, None)  # no run at seed 7
+    j = claims.judge(reg.by_id(["squad-gain"])[0], grid.evidence, [1234, 7], reg.bootstrap)
+    assert j.interval == pytest.approx((13.0, 16.0), abs=0.2) and j.verdict == "same sign"
+    assert report.fmt(mean, True, std) == "+14.5$\\pm$2.1"

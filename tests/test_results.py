@@ -130,3 +130,13 @@ def test_override_values_use_dvc_set_syntax():
     assert results.yaml_value(["qa", "qb"]) == "[qa,qb]"
     assert results.yaml_value(None) == "null" and results.yaml_value(False) == "false"
     assert results.yaml_value("squad_v1") == "squad_v1" and results.yaml_value(1234) == "1234"
+
+
+def test_more_seeds_do_not_invalidate_the_runs_made(repo, raw, reg):
+    params = results.apply(raw, reg.overrides("squad", "tiny", raw["seed"]))
+    _commit(repo, params, 58.0, 50.0)
+    more = {**raw, "seeds": [raw["seed"], 7, 8]}
+    found, _ = results.match(reg, results.collect_runs(), more, "tiny")
+    planned = results.plan(reg, ["baseline", "squad"], more, "tiny", more["seeds"], found)
+    assert [(p.setting, p.seed, p.done) for p in planned] == [("squad", raw["seed"], True), ("squad", 7, False),
+                                                               ("squad", 8, False)]
