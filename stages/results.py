@@ -254,27 +254,21 @@ def read_grid() -> list[Run]:
     if not GRID_FILE.exists():
         return []
     doc = json.loads(GRID_FILE.read_text())
-    runs = []
+    runs, here = [], current_code_md5()
     for r in doc.get("runs", []):
-        fresh = r["provenance"].get("code_md5") == current_code_md5()
+        fresh = r["provenance"].get("code_md5") == here
         runs.append(Run("grid.json", r["name"], r["commit"], r["params"], r["by_split"], dict(r["provenance"]),
                         [] if fresh else ["(code changed since it was collected)"]))
     return runs
 
 
-_CODE_MD5: dict = {}
-
-
 def current_code_md5() -> str | None:
-    """md5 of {code file: md5} as HEAD's dvc.lock lists the files, computed on the files here."""
-    if "v" not in _CODE_MD5:
-        lock_path = Path("dvc.lock")
-        if not lock_path.exists():
-            _CODE_MD5["v"] = None
-        else:
-            deps = code_deps(yaml.safe_load(lock_path.read_text()))
-            _CODE_MD5["v"] = md5_json({p: md5_file(Path(p)) for p in deps if Path(p).is_file()})
-    return _CODE_MD5["v"]
+    """md5 of {code file: md5} as this dvc.lock lists the files, computed on the files here."""
+    lock_path = Path("dvc.lock")
+    if not lock_path.exists():
+        return None
+    deps = code_deps(yaml.safe_load(lock_path.read_text()))
+    return md5_json({p: md5_file(Path(p)) for p in deps if Path(p).is_file()})
 
 
 def current_runs(include_grid_file: bool = True) -> list[Run]:

@@ -120,10 +120,8 @@ def test_grid_file_keeps_current_runs_for_a_clone_without_refs(repo, raw, reg):
     (repo / "stages").mkdir(exist_ok=True)
     kept = results.read_grid()
     assert [r.source for r in kept] == ["grid.json"] and kept[0].stale == []
-    results._CODE_MD5.clear()
     (repo / "stages" / "score.py").write_text("print(3)\n")
     assert results.read_grid()[0].stale != []
-    results._CODE_MD5.clear()
 
 
 def test_override_values_use_dvc_set_syntax():
