@@ -209,7 +209,11 @@ def queue(name: str, overrides: dict, target: str = "score") -> None:
     dvc(*args)
 
 
-def run_queue(jobs: int, names: list[str], poll: float = 10.0, log=print) -> None:
+def _log(line: str) -> None:
+    print(line, flush=True)  # progress shows even when stdout is a file
+
+
+def run_queue(jobs: int, names: list[str], poll: float = 10.0, log=_log) -> None:
     """Start the queue's workers and wait until every experiment in `names` has finished."""
     dvc("queue", "start", "-j", str(jobs))
     t0, last = time.time(), None
