@@ -177,8 +177,8 @@ def matches(run: Run, raw: dict, overrides: dict) -> bool:
 
 
 def matches_baseline(run: Run, raw: dict, overrides: dict, setting_keys) -> bool:
-    """Does this run carry the baseline arm of `raw + overrides`? (The intermediate settings don't
-    touch the baseline arm, so any run with the same other params has it.)"""
+    """Does this run carry the baseline arm of `raw + overrides`? (The params in `setting_keys` don't
+    touch the baseline arm, so any run equal in all other params has it.)"""
     def strip(p):
         return {k: v for k, v in comparable(p).items() if k not in setting_keys}
     return strip(run.params) == strip(apply(raw, overrides))
@@ -302,8 +302,9 @@ def match(reg, runs: list[Run], raw: dict, profile: str) -> tuple[dict[str, dict
                 found.setdefault(name, {}).setdefault(run.seed, run)
     notes = []
     for run in runs:
+        # target_training changes the baseline arm too; the intermediate params do not
         if run.params.get("profile") != profile or not matches_baseline(
-                run, raw, reg.overrides(BASELINE, profile, run.seed), SETTING_PARAMS):
+                run, raw, reg.overrides(BASELINE, profile, run.seed), SETTING_PARAMS - {"target_training"}):
             continue
         first = found.setdefault(BASELINE, {}).setdefault(run.seed, run)
         if first is not run:

@@ -95,6 +95,11 @@ def test_changed_code_makes_a_run_stale_and_baselines_that_disagree_are_reported
     b.params = results.apply(raw, reg.overrides("mnli", "tiny", raw["seed"]))
     _, notes = results.match(reg, [a, b], raw, "tiny")
     assert len(notes) == 1 and "differs" in notes[0] and "1" in notes[0]
+    # a translate-train run's baseline arm is trained differently: it is not the zero-shot baseline
+    c = copy.deepcopy(a)
+    c.params = {**a.params, "target_training": "translate_train"}
+    found, _ = results.match(reg, [c], raw, "tiny")
+    assert "baseline" not in found
 
 
 def test_plan_skips_done_settings_and_names_new_ones_uniquely(repo, raw, reg):
