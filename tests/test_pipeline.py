@@ -134,9 +134,8 @@ def test_repro_then_noop_then_experiments(repo):
 
 @pytest.mark.slow
 def test_metrics_diff_across_branches(repo):
-    if not (repo / "dvc.lock").exists():
-        run(["dvc", "repro"], repo)
-    run("git add -A && git commit -qm 'squad_v1 results'", repo)
+    run(["dvc", "repro"], repo)  # a no-op after the first test; alone, it makes the trimmed world's results
+    run("git add -A && git commit -q --allow-empty -m 'mnli results'", repo)
     run("git checkout -qb no-intermediate", repo)
     run(["dvc", "exp", "run", "-S", "intermediate=none"], repo)
     run("git add -A && git commit -qm 'none results'", repo)
@@ -162,10 +161,8 @@ def arm_scores(metrics: dict) -> dict:
 @pytest.mark.slow
 def test_variants_are_one_param_away(repo):
     """issue 5: multi-task + MLM + a language mix + a size in one experiment, then translate-train."""
-    if not (repo / "dvc.lock").exists():
-        run(["dvc", "repro"], repo)
     run(["git", "checkout", "--", "params.yaml"], repo)
-    run(["dvc", "repro"], repo)  # back to the committed params (run-cache)
+    run(["dvc", "repro"], repo)  # back to the committed params (run-cache), or the first run when alone
     base = json.loads((repo / "reports/metrics.json").read_text())
 
     exp = run(["dvc", "exp", "run", "-S", "intermediate=multitask", "-S", "intermediate_mlm=true",
