@@ -250,9 +250,6 @@ def render(params: config.Params, summary: dict, scores: dict, grid: Grid, judge
     order += [s for s in grid.reg.settings if s not in order]
     rows = [s for s in order if grid.has(s)]
     final = [shown(j) for j in judged if not j.claim.id.startswith("v1")]
-    tally = {}
-    for j in judged:
-        tally[j.verdict] = tally.get(j.verdict, 0) + 1
     context = dict(
         profile=params.profile, intermediate=params.intermediate, targets=targets, eval_split=params.eval_split,
         benchmark=params.benchmark, benchmark_size=len(tasks.BENCHMARK_TARGETS[params.benchmark]),
@@ -263,7 +260,7 @@ def render(params: config.Params, summary: dict, scores: dict, grid: Grid, judge
         missing=scores["missing_tasks"], commands=scores["commands"], variant=summary["variant"],
         headline_ours={t: per_language(summary, t) for t in targets},
         headline_base={t: per_language(base, t) for t in targets},
-        final=final, all_claims=[{**shown(j), "refs": grid.refs(j)} for j in judged], tally=tally,
+        final=final, all_claims=[{**shown(j), "refs": grid.refs(j)} for j in judged], tally=tally_of(judged),
         final_refs={j.claim.id: grid.refs(j) for j in judged},
         table_columns=COLUMNS, rows=rows, grid=grid, paper_rows=[(s, raw_row) for s, raw_row in raw["rows"]],
         headline=[s for s in HEADLINE if grid.has(s)], xtreme=XTREME, figures=figures, notes=notes,
@@ -324,7 +321,7 @@ def main() -> None:
     heatmap(grid, settings if ready else [], FIGURES / "gains_heatmap.pdf")
     language_bars(grid, ([s for s in HEADLINE if grid.has(s)] or settings[:3]) if ready else [],
                   FIGURES / "gains_per_language.pdf")
-    figures = {"heatmap": "figures/gains_heatmap.pdf", "languages": "figures/gains_per_language.pdf", "ready": ready}
+    figures = {"heatmap": "figures/gains_heatmap.pdf", "languages": "figures/gains_per_language.pdf"}
     tex_path = REPORTS / "report.tex"
     pdf = tex_path.with_suffix(".pdf")
     pdf.unlink(missing_ok=True)  # never leave a PDF from an earlier run beside a new .tex
