@@ -292,8 +292,7 @@ class Outcome:
         return s > self.threshold if self.strict else s >= self.threshold
 
 
-def apply_rule(claim: Claim, view: View) -> Outcome:
-    r = claim.rule
+def apply_rule(r: dict, view: View) -> Outcome:
     kind, split = r["kind"], r.get("split", "dev")
     metric = r.get("metric", "avg_metric")
     if kind == "gain":
@@ -356,12 +355,6 @@ class Judgement:
             return None
         return self.value - self.claim.paper_value
 
-    def as_dict(self) -> dict:
-        return {"id": self.claim.id, "paper_value": self.claim.paper_value, "value": self.value,
-                "delta": self.delta, "std": self.std, "interval": self.interval, "verdict": self.verdict,
-                "seeds": list(self.seeds), "missing": list(self.missing), "detail": self.detail,
-                "provenance": self.provenance}
-
 
 def number_verdict(paper: float, tolerance: float, low: float, high: float, relative: bool) -> str:
     """`reproduced`: [low, high] (the value, or its interval) lies within paper ± tolerance;
@@ -410,29 +403,40 @@ class Evidence:
         return View(out)
 
 
+def measure(rule: dict, settings, evidence: Evidence, seeds: list[int]) -> tuple[Outcome, float | None]:
+    """The rule on the seed-averaged numbers, and its std over single seeds (None with one seed).
+    Raises MissingNumber when a number it reads is absent."""
+    outcome = apply_rule(rule, evidence.view(settings, seeds))
+    if len(seeds) < 2:
+        return outcome, None
+    singles = [apply_rule(rule, evidence.view(settings, [seed])).value for seed in seeds]
+    mean = sum(singles) / len(singles)
+    return outcome, math.sqrt(sum((v - mean) ** 2 for v in singles) / (len(singles) - 1))
+
+
+def missing_runs(settings, evidence: Evidence, seeds: list[int]) -> tuple[str, ...]:
+    return tuple(f"{s}@{seed}" for s in settings for seed in seeds if seed not in evidence.numbers.get(s, {}))
+
+
 def judge(claim: Claim, evidence: Evidence, seeds: list[int], bootstrap: dict) -> Judgement:
-    missing = tuple(f"{s}@{seed}" for s in claim.settings for seed in seeds if seed not in evidence.numbers.get(s, {}))
+    settings = claim.settings
+    missing = missing_runs(settings, evidence, seeds)
     if missing:
         return Judgement(claim, NOT_RUN, seeds=tuple(seeds), missing=missing)
-    settings = claim.settings
     try:
-        outcome = apply_rule(claim, evidence.view(settings, seeds))
+        outcome, std = measure(claim.rule, settings, evidence, seeds)
     except MissingNumber as e:
         return Judgement(claim, NOT_RUN, seeds=tuple(seeds), missing=(str(e),))
     provenance = [{"setting": s, "seed": seed, **evidence.provenance[s][seed]} for s in settings for seed in seeds]
     low = high = outcome.value
     slow = shigh = outcome.stat
-    std = interval = stat_interval = None
+    interval = stat_interval = None
     if len(seeds) > 1:
-        singles = [apply_rule(claim, evidence.view(settings, [seed])).value for seed in seeds]
-        mean = sum(singles) / len(singles)
-        std = math.sqrt(sum((v - mean) ** 2 for v in singles) / (len(singles) - 1))
-    if len(seeds) > 1 and bootstrap["resamples"] > 0:
         rng = random.Random(bootstrap["seed"])
         values, stats = [], []
         for _ in range(bootstrap["resamples"]):
             sample = [rng.choice(seeds) for _ in seeds]
-            o = apply_rule(claim, evidence.view(settings, sample))
+            o = apply_rule(claim.rule, evidence.view(settings, sample))
             values.append(o.value)
             stats.append(o.stat)
         alpha = (1 - bootstrap["confidence"]) / 2

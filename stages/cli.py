@@ -74,18 +74,6 @@ def claims_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON in
     print(f"{len(rows)} claims (claims.yaml); `--json` has statements, sources, rules and tolerances.")
 
 
-def _judged(claim_ids: list[str] | None, runs, profile: str):
-    """Judge claims on the given runs (git experiments, branches, HEAD, then reports/grid.json)."""
-    from stages import claims, results
-    reg = claims.registry()
-    chosen = reg.by_id(claim_ids) if claim_ids else reg.claims
-    raw = results.params_raw()
-    p = config.load()
-    found, notes = results.match(reg, runs, raw, profile)
-    ev = results.evidence(found)
-    return [claims.judge(c, ev, p.seeds, reg.bootstrap) for c in chosen], notes
-
-
 def _fmt(value, relative: bool) -> str:
     if value is None:
         return "-"
@@ -124,8 +112,7 @@ def _grid(claim_ids: list[str] | None, profile: str | None, jobs: int, wait: boo
     if targets - listed:
         raise config.ParamsError(f"the claims need targets that params.yaml does not list: "
                                  f"{', '.join(sorted(targets - listed))}; add them to finetune_targets/retrieval_targets")
-    runs = results.current_runs()
-    found, notes = results.match(reg, runs, raw, profile)
+    found, notes = results.match(reg, results.current_runs(), raw, profile)
     planned = results.plan(reg, needed, raw, profile, p.seeds, found)
     todo = [e for e in planned if not e.done]
     print(f"grid ({profile}, seeds {', '.join(map(str, p.seeds))}): {len(chosen)} claims need "
@@ -147,13 +134,13 @@ def _grid(claim_ids: list[str] | None, profile: str | None, jobs: int, wait: boo
                   f"again when they are done to collect and judge")
             return []
         results.run_queue(jobs, [e.name for e in todo])
-        runs = results.current_runs()
-        found, notes = results.match(reg, runs, raw, profile)
+        found, notes = results.match(reg, results.current_runs(), raw, profile)
     results.write_grid(results.grid_runs(found), profile)
     for n in notes:
         print(f"warning: {n}")
     print(f"collected into {results.GRID_FILE}; `dvc repro report` rebuilds the report")
-    return _judged(claim_ids, runs, profile)[0]
+    evidence = results.evidence(found)
+    return [claims.judge(c, evidence, p.seeds, reg.bootstrap) for c in chosen]
 
 
 CLAIMS_OPTION = typer.Option(None, "--claims", help="comma-separated claim ids (`xstilts claims` lists them); default all")

@@ -118,23 +118,29 @@ class Run:
                 "provenance": self.provenance, "by_split": self.by_split}
 
 
-def read_run(kind: str, name: str, commit: str) -> Run | None:
-    """The run at a commit, or None when the commit has no scored results."""
-    text, lock_text, params_text = show(commit, BY_SPLIT), show(commit, "dvc.lock"), show(commit, "params.yaml")
-    if text is None or lock_text is None or params_text is None:
+def make_run(kind: str, name: str, commit: str, by_split_text: str | None, lock_text: str | None,
+             params_text: str | None) -> Run | None:
+    """A run from the three files a scored commit (or the workspace) holds; None when one is missing."""
+    if by_split_text is None or lock_text is None or params_text is None:
         return None
-    lock = yaml.safe_load(lock_text)
-    stages = lock.get("stages", {})
+    stages = yaml.safe_load(lock_text).get("stages", {})
     if "score" not in stages:
         return None
-    encoder = next((o.get("md5") for o in stages.get("inter@intermediate", {}).get("outs", [])), None)
-    deps = code_deps(lock)
+    deps = code_deps({"stages": stages})
     provenance = {"source": kind, "name": name, "commit": commit,
                   "score_stage_md5": md5_json(stages["score"]),
                   "metrics_md5": next((o.get("md5") for o in stages["score"].get("outs", [])
                                        if o["path"] == BY_SPLIT), None),
-                  "encoder_md5": encoder, "code_md5": md5_json(deps)}
-    return Run(kind, name, commit, yaml.safe_load(params_text), json.loads(text), provenance, stale_files(deps))
+                  "encoder_md5": next((o.get("md5") for o in stages.get("inter@intermediate", {}).get("outs", [])),
+                                      None),
+                  "code_md5": md5_json(deps)}
+    return Run(kind, name, commit, yaml.safe_load(params_text), json.loads(by_split_text), provenance,
+               stale_files(deps))
+
+
+def read_run(kind: str, name: str, commit: str) -> Run | None:
+    """The run at a commit, or None when the commit has no scored results."""
+    return make_run(kind, name, commit, show(commit, BY_SPLIT), show(commit, "dvc.lock"), show(commit, "params.yaml"))
 
 
 def collect_runs() -> list[Run]:
@@ -396,20 +402,7 @@ def grid_runs(found: dict[str, dict[int, Run]]) -> list[Run]:
 
 def workspace_run() -> Run | None:
     """This working tree's own scored experiment (the report stage runs before anything is committed)."""
-    paths = [Path(BY_SPLIT), Path("dvc.lock"), config.PARAMS_FILE]
-    if not all(p.exists() for p in paths):
-        return None
-    lock = yaml.safe_load(paths[1].read_text())
-    stages = lock.get("stages", {})
-    if "score" not in stages:
-        return None
-    encoder = next((o.get("md5") for o in stages.get("inter@intermediate", {}).get("outs", [])), None)
-    deps = code_deps(lock)
+    def text(path) -> str | None:
+        return Path(path).read_text() if Path(path).exists() else None
     commit = git("rev-parse", "HEAD", check=False).strip() or "(no commit)"
-    provenance = {"source": "workspace", "name": "workspace", "commit": commit,
-                  "score_stage_md5": md5_json(stages["score"]),
-                  "metrics_md5": next((o.get("md5") for o in stages["score"].get("outs", [])
-                                       if o["path"] == BY_SPLIT), None),
-                  "encoder_md5": encoder, "code_md5": md5_json(deps)}
-    return Run("workspace", "workspace", commit, yaml.safe_load(paths[2].read_text()),
-               json.loads(paths[0].read_text()), provenance, stale_files(deps))
+    return make_run("workspace", "workspace", commit, text(BY_SPLIT), text("dvc.lock"), text(config.PARAMS_FILE))
