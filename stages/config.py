@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,14 +53,10 @@ class DataParams:
 
 @dataclass(frozen=True)
 class PretrainParams:
-    # profile tiny: architecture and MLM schedule; profile paper: which checkpoint to materialize
-    model: str | None = None
-    revision: str | None = None
+    # profile tiny: the tokenizer and the MLM schedule (the architecture is the model's, `models`);
+    # profile paper: where to read checkpoints from when the Hub is out of reach
+    local_models: str | None = None   # profile paper: a directory holding <hub repo>/ copies (huggingface-cli download)
     vocab_size: int | None = None
-    hidden_size: int | None = None
-    num_layers: int | None = None
-    num_heads: int | None = None
-    intermediate_size: int | None = None
     max_seq_length: int | None = None
     batch_size: int | None = None
     max_steps: int | None = None
@@ -69,6 +65,23 @@ class PretrainParams:
     weight_decay: float | None = None
     mlm_probability: float | None = None
     torch_threads: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One encoder of a profile's `models` (params.yaml). Profile tiny builds it from its shape and
+    pretrains it; profile paper materializes `hub` at `revision`."""
+    arch: str                        # xlmr | bert | mt5 (mT5's encoder only, under our task heads)
+    retrieval_layer: int             # hidden_states index for BUCC/Tatoeba/... (0 = embeddings)
+    hub: str | None = None           # profile paper: the Hub repo
+    revision: str | None = None      # profile paper: the commit it is pinned to
+    parameters_m: float | None = None  # profile paper: parameters in millions (the whole encoder, embeddings included)
+    hidden_size: int | None = None   # profile tiny: the shape
+    num_layers: int | None = None
+    num_heads: int | None = None
+    intermediate_size: int | None = None
+    intermediate_lr: float | None = None   # null = intermediate_train.lr; a model's own learning rate otherwise
+    target_lr: float | None = None         # null = target_train.lr
 
 
 @dataclass(frozen=True)
@@ -130,7 +143,7 @@ class TrainParams:
 
 @dataclass(frozen=True)
 class RetrievalParams:
-    layer: int
+    layer: int | None       # null = the model's retrieval_layer
     pooling: str
     max_seq_length: int
     batch_size: int
@@ -151,9 +164,12 @@ class TranslateParams:
 GROUPS = {"world": WorldParams, "data": DataParams, "pretrain": PretrainParams,
           "intermediate_train": TrainParams, "target_train": TrainParams, "retrieval": RetrievalParams,
           "translate": TranslateParams}
-TOP_LEVEL = {"profile", "seed", "seeds", "intermediate", "intermediate_mlm", "intermediate_languages", "intermediate_size",
+TOP_LEVEL = {"profile", "seed", "seeds", "model", "intermediate", "intermediate_mlm", "intermediate_languages", "intermediate_size",
              "target_training", "benchmark", "finetune_targets", "retrieval_targets", "languages", "eval_split",
              *tasks.PROFILES}
+PROFILE_KEYS = {*GROUPS, "models", "default_model"}   # a profile section: the typed groups + its models
+ARCHS = ("xlmr", "bert", "mt5")
+DEFAULT_MODEL = "default"   # `model: default` = the profile's default_model
 POOLINGS = ("mean", "cls")
 SAMPLERS = ("proportional", "temperature", "uniform")
 ENGINES = ("world", "model")
@@ -187,6 +203,29 @@ class Params:
     @property
     def seeds(self) -> list[int]:
         return list(self.raw["seeds"])
+
+    @property
+    def model(self) -> str:
+        """The encoder's name in this profile's `models` (`default` resolved)."""
+        name = self.raw["model"]
+        return self.raw[self.profile]["default_model"] if name == DEFAULT_MODEL else name
+
+    def model_spec(self, name: str | None = None) -> ModelSpec:
+        name = name or self.model
+        models = self.raw[self.profile]["models"]
+        if name not in models:
+            raise unknown(f"model for profile {self.profile}", name, [DEFAULT_MODEL, *models])
+        return _typed(ModelSpec, models[name], f"{self.profile}.models.{name}")
+
+    def train_group(self, name: str) -> "TrainParams":
+        """intermediate_train / target_train, with the model's own learning rate where it has one."""
+        tp = self.group(name)
+        lr = getattr(self.model_spec(), "intermediate_lr" if name == "intermediate_train" else "target_lr")
+        return tp if lr is None else replace(tp, lr=lr)
+
+    def retrieval_layer(self) -> int:
+        layer = self.group("retrieval").layer
+        return self.model_spec().retrieval_layer if layer is None else layer
 
     @property
     def intermediate(self) -> str:
@@ -330,8 +369,9 @@ def validate(raw: dict) -> Params:
             raise unknown(f"intermediate language for profile {params.profile}", lang,
                           list(tasks.languages_of(params.profile)))
     for key in raw[params.profile]:
-        if key not in GROUPS:
-            raise unknown(f"group in params '{params.profile}'", key, list(GROUPS))
+        if key not in PROFILE_KEYS:
+            raise unknown(f"group in params '{params.profile}'", key, sorted(PROFILE_KEYS))
+    validate_models(params)
     for name in ("data", "pretrain", "intermediate_train", "target_train", "retrieval", "translate"):
         params.group(name)  # every group the stages read must be there and well-formed
     it = params.group("intermediate_train")
@@ -352,6 +392,48 @@ def validate(raw: dict) -> Params:
         params.group("intermediate_train").for_task(member)
     params.world()
     return params
+
+
+def approx_parameters(spec: ModelSpec, vocab_size: int, positions: int = 258) -> float:
+    """Encoder parameters in millions: the model's own count (paper), or the tiny shape's count with
+    the tokenizer's nominal vocabulary (the trained one can be a little smaller)."""
+    if spec.parameters_m is not None:
+        return float(spec.parameters_m)
+    h, f, n = spec.hidden_size, spec.intermediate_size, spec.num_layers
+    layer = 4 * (h * h + h) + 2 * h + (h * f + f) + (f * h + h) + 2 * h   # attention, 2 LayerNorms, FFN
+    embeddings = (vocab_size + positions + 2) * h + 2 * h
+    return (n * layer + embeddings) / 1e6
+
+
+def validate_models(params: Params) -> None:
+    section = params.raw[params.profile]
+    models = section.get("models")
+    if not isinstance(models, dict) or not models:
+        raise ParamsError(f"params '{params.profile}' needs a non-empty 'models' mapping (name -> spec)")
+    if section.get("default_model") not in models:
+        raise unknown(f"default_model of profile {params.profile}", section.get("default_model"), list(models))
+    name = params.raw["model"]
+    if not isinstance(name, str) or (name != DEFAULT_MODEL and name not in models):
+        raise unknown(f"model for profile {params.profile}", name, [DEFAULT_MODEL, *models])
+    for key in models:
+        if not NAME_RE.match(key):
+            raise ParamsError(f"model name '{key}' must match {NAME_RE.pattern}")
+        spec = params.model_spec(key)
+        if spec.arch not in ARCHS:
+            raise unknown(f"arch of model {key}", spec.arch, ARCHS)
+        needed = ("hidden_size", "num_layers", "num_heads", "intermediate_size") if params.profile == "tiny" \
+            else ("hub", "revision")
+        for field_name in needed:
+            if getattr(spec, field_name) is None:
+                raise ParamsError(f"{params.profile}.models.{key} lacks '{field_name}'")
+        depth = spec.num_layers if params.profile == "tiny" else None
+        if spec.retrieval_layer < 0 or (depth is not None and spec.retrieval_layer > depth):
+            raise ParamsError(f"{params.profile}.models.{key}.retrieval_layer {spec.retrieval_layer} is outside "
+                              f"0..{depth if depth is not None else 'num_layers'}")
+    spec = params.model_spec()
+    if params.intermediate_mlm and spec.arch == "mt5":
+        raise ParamsError(f"intermediate_mlm: true needs a masked-LM head, and model '{params.model}' (mt5, "
+                          f"span-corruption pretrained) has none; use an xlmr or bert model")
 
 
 def load(path: Path = PARAMS_FILE) -> Params:

@@ -37,7 +37,7 @@ def main(task: str, arm: str) -> None:
         training.write_curves(curve_name, {})
         return
     target = tasks.TARGETS[task]
-    tp = params.group("target_train")
+    tp = params.train_group("target_train")
     hp = tp.for_task(task)
     encoder_dir = Path("models/intermediate") / arm
     tokenizer = modeling.load_tokenizer(encoder_dir)

@@ -32,7 +32,7 @@ def main(task: str, arm: str) -> None:
     info = {"arm": arm, "task": task, "profile": params.profile, "seed": params.seed}
     curves = {}  # stays empty for `none`: the curve files get their headers only
     if task != tasks.NO_INTERMEDIATE:
-        tp = params.group("intermediate_train")
+        tp = params.train_group("intermediate_train")
         meta = json.loads((DATA / "meta.json").read_text())
         if meta.get("task") != task:  # the stage's deps make this impossible under dvc repro
             raise RuntimeError(f"{DATA} holds '{meta.get('task')}', not '{task}': run `dvc repro translate_intermediate`")

@@ -12,8 +12,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-# Weights of an earlier phase's head that loading an encoder drops on purpose.
-HEAD_PREFIXES = ("lm_head.", "classifier.", "qa_outputs.", "pooler.")
+# Weights of an earlier phase's head that loading an encoder drops on purpose (XLM-R's LM head is
+# lm_head, BERT's is cls.predictions).
+HEAD_PREFIXES = ("lm_head.", "cls.", "classifier.", "qa_outputs.", "pooler.")
 
 
 class EncoderLoadError(RuntimeError):
@@ -32,12 +33,26 @@ def load_tokenizer(path: str | Path):
     return AutoTokenizer.from_pretrained(str(path))
 
 
+def arch_of(path: str | Path) -> str:
+    """xlmr | bert | mt5, from a checkpoint's config.json."""
+    from transformers import AutoConfig
+    model_type = AutoConfig.from_pretrained(str(path)).model_type
+    archs = {"xlm-roberta": "xlmr", "bert": "bert", "mt5": "mt5", "t5": "mt5"}
+    if model_type not in archs:
+        raise EncoderLoadError(f"{path}: model type '{model_type}' is not one of {', '.join(archs)}")
+    return archs[model_type]
+
+
 def load_encoder(path: str | Path):
-    """The bare encoder (no pooler, no head) from a checkpoint of any earlier phase."""
-    from transformers import AutoModel
+    """The bare encoder (no pooler, no head) from a checkpoint of any earlier phase. For mT5 that
+    is MT5EncoderModel: the pretrain stage keeps the encoder stack only, the decoder is never used."""
+    from transformers import AutoModel, MT5EncoderModel
 
     quiet_transformers()
-    model, info = AutoModel.from_pretrained(str(path), add_pooling_layer=False, output_loading_info=True)
+    if arch_of(path) == "mt5":
+        model, info = MT5EncoderModel.from_pretrained(str(path), output_loading_info=True)
+    else:
+        model, info = AutoModel.from_pretrained(str(path), add_pooling_layer=False, output_loading_info=True)
     missing = sorted(k for k in info.get("missing_keys", []) if not k.startswith("pooler."))
     unexpected = sorted(k for k in info.get("unexpected_keys", [])
                         if not any(k.startswith(p) or f".{p}" in k for p in HEAD_PREFIXES))
@@ -54,26 +69,56 @@ def load_encoder(path: str | Path):
 
 def load_mlm_head(path: str | Path, encoder) -> nn.Module:
     """The masked-LM head of the pretrained checkpoint (MLM during intermediate training continues
-    pretraining), its output projection tied to `encoder`'s word embeddings as XLM-R's is."""
+    pretraining), its output projection tied to `encoder`'s word embeddings as XLM-R's and BERT's are.
+    mT5 was pretrained by span corruption through its decoder and has no such head."""
     from transformers import AutoModelForMaskedLM
 
+    arch = arch_of(path)
+    if arch == "mt5":
+        raise EncoderLoadError(f"{path} is an mT5 encoder: it has no masked-LM head for intermediate MLM")
     quiet_transformers()
     mlm = AutoModelForMaskedLM.from_pretrained(str(path))
-    head = mlm.lm_head
-    if head.decoder.weight.shape != encoder.embeddings.word_embeddings.weight.shape:
+    head = mlm.lm_head if arch == "xlmr" else mlm.cls
+    decoder = head.decoder if arch == "xlmr" else head.predictions.decoder
+    if decoder.weight.shape != encoder.embeddings.word_embeddings.weight.shape:
         raise EncoderLoadError(f"the LM head of {path} does not fit the encoder's vocabulary")
-    head.decoder.weight = encoder.embeddings.word_embeddings.weight
+    decoder.weight = encoder.embeddings.word_embeddings.weight
     return head
 
 
-def tiny_config(pp, vocab_size: int, max_positions: int):
-    from transformers import XLMRobertaConfig
-    return XLMRobertaConfig(
-        vocab_size=vocab_size, hidden_size=pp.hidden_size, num_hidden_layers=pp.num_layers,
-        num_attention_heads=pp.num_heads, intermediate_size=pp.intermediate_size,
-        max_position_embeddings=max_positions + 2,  # XLM-R positions start after the padding index
-        type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2,
-        hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
+def tiny_masked_lm(spec, tokenizer, max_positions: int):
+    """A freshly initialized masked LM of the tiny model's shape: XLM-R's (one token type, positions
+    after the padding index) or BERT's (two token types, positions from 0)."""
+    from transformers import BertConfig, BertForMaskedLM, XLMRobertaConfig, XLMRobertaForMaskedLM
+
+    shape = dict(vocab_size=len(tokenizer), hidden_size=spec.hidden_size, num_hidden_layers=spec.num_layers,
+                 num_attention_heads=spec.num_heads, intermediate_size=spec.intermediate_size,
+                 hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1, pad_token_id=tokenizer.pad_token_id)
+    if spec.arch == "xlmr":
+        return XLMRobertaForMaskedLM(XLMRobertaConfig(
+            **shape, max_position_embeddings=max_positions + 2, type_vocab_size=1, bos_token_id=0, eos_token_id=2))
+    if spec.arch == "bert":
+        return BertForMaskedLM(BertConfig(**shape, max_position_embeddings=max_positions, type_vocab_size=2))
+    raise ValueError(f"no tiny pretraining recipe for arch '{spec.arch}' (tiny models: xlmr, bert)")
+
+
+def train_wordpiece(corpus_files: list[Path], out_dir: Path, vocab_size: int):
+    """mBERT's tokenizer recipe: a cased WordPiece vocabulary (## continuations) with [PAD] [UNK]
+    [CLS] [SEP] [MASK], wrapped as BertTokenizerFast and saved with tokenizer.json."""
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertTokenizerFast
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    wp = BertWordPieceTokenizer(lowercase=False, strip_accents=False, clean_text=True)
+    wp.train([str(p) for p in corpus_files], vocab_size=vocab_size, min_frequency=2, show_progress=False,
+             special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    wp.save_model(str(out_dir))
+    # as with XLM-R (train_sentencepiece), transformers 5's BertTokenizerFast(vocab_file=...) silently
+    # builds a 5-token tokenizer; from_pretrained on the directory holding vocab.txt reads it all
+    tok = BertTokenizerFast.from_pretrained(str(out_dir), do_lower_case=False, strip_accents=False)
+    if len(tok) < vocab_size // 4:
+        raise RuntimeError(f"WordPiece training produced only {len(tok)} tokens (asked for {vocab_size})")
+    return tok
 
 
 def train_sentencepiece(corpus_files: list[Path], out_dir: Path, vocab_size: int):

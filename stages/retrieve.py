@@ -32,6 +32,7 @@ def main(task: str, arm: str) -> None:
     if data.write_skipped(out, meta):
         return
     rp = params.group("retrieval")
+    layer = params.retrieval_layer()
     torch.set_num_threads(rp.torch_threads)
     target = tasks.TARGETS[task]
     encoder_dir = Path("models/intermediate") / arm
@@ -39,12 +40,12 @@ def main(task: str, arm: str) -> None:
     encoder = modeling.load_encoder(encoder_dir)
 
     def vectors(rows):
-        return modeling.embed(encoder, tokenizer, [r["text"] for r in rows], rp.layer, rp.pooling,
+        return modeling.embed(encoder, tokenizer, [r["text"] for r in rows], layer, rp.pooling,
                               rp.max_seq_length, rp.batch_size)
 
     languages = [l for l in meta["languages"] if params.languages is None or l in params.languages]
     sets = data.eval_sets(task, languages)
-    log = {"arm": arm, "target": task, "kind": target.retrieval, "layer": rp.layer, "pooling": rp.pooling,
+    log = {"arm": arm, "target": task, "kind": target.retrieval, "layer": layer, "pooling": rp.pooling,
            "max_seq_length": rp.max_seq_length, "sizes": {}}
     with data.atomic_dir(out) as tmp:
         if target.retrieval == "bitext":
@@ -90,4 +91,4 @@ def main(task: str, arm: str) -> None:
         else:
             raise ValueError(f"no retrieval procedure for '{target.retrieval}'")
         (tmp / "retrieval_log.json").write_text(json.dumps(log, indent=2) + "\n")
-    print(f"retrieve {arm}/{task} ({target.retrieval}): layer {rp.layer}, {rp.pooling} pooling -> {out}")
+    print(f"retrieve {arm}/{task} ({target.retrieval}): layer {layer}, {rp.pooling} pooling -> {out}")

@@ -29,6 +29,7 @@ from stages import config, data, tasks, xtreme_scorer
 
 PREDICTIONS = Path("data/predictions")
 LABELS = Path("data/labels")
+PRETRAIN_INFO = Path("models/pretrained/pretrain_info.json")  # the encoder: its name and parameter count
 ARMS = ("baseline", "intermediate")
 SPLITS = ("dev", "test")
 
@@ -45,7 +46,10 @@ def subtract(a: dict, b: dict) -> dict:
 
 def variant(params: config.Params) -> dict:
     """Which setting produced the numbers (strings: `dvc metrics diff` compares only numbers)."""
-    return {"profile": params.profile, "intermediate": params.intermediate,
+    info = PRETRAIN_INFO.exists() and json.loads(PRETRAIN_INFO.read_text())
+    return {"profile": params.profile, "model": params.model,
+            "encoder_parameters": str(info.get("parameters", "unknown") if info else "unknown"),
+            "intermediate": params.intermediate,
             "intermediate_mlm": str(params.intermediate_mlm).lower(),
             "intermediate_languages": ",".join(params.intermediate_languages),
             "intermediate_size": str(params.intermediate_size or "all"),

@@ -1,4 +1,7 @@
-"""Tokenizer round trip, strict encoder loading, and a training smoke test where the loss falls."""
+"""Tokenizer round trip, strict encoder loading, and a training smoke test where the loss falls,
+for each architecture the pipeline can train: XLM-R and BERT shapes (built as the tiny pretrain
+stage builds them) and an mT5 encoder (random, of mT5's real layout, kept as the paper profile
+keeps it: MT5EncoderModel, the decoder dropped)."""
 
 
 import pytest
@@ -7,14 +10,42 @@ import torch
 from stages import config, data, modeling, tasks, training
 
 
-@pytest.fixture(scope="module")
-def tiny_model_dir(small_world, tmp_path_factory):
-    from transformers import XLMRobertaForMaskedLM
-    out = tmp_path_factory.mktemp("pretrained")
-    tok = modeling.train_sentencepiece(sorted((small_world / "corpus").glob("*.txt")), out, vocab_size=400)
-    pp = config.PretrainParams(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64)
+def mt5_encoder_dir(corpus: list, out, tmp) -> None:
+    """An mT5-layout checkpoint (T5 sentencepiece tokenizer, gated-GELU, untied head), randomly
+    initialized, saved as the paper profile's pretrain stage saves mt5: its encoder stack only."""
+    import shutil
+
+    import sentencepiece as spm
+    from transformers import MT5Config, MT5EncoderModel, MT5ForConditionalGeneration, T5TokenizerFast
+    spm.SentencePieceTrainer.train(
+        input=",".join(map(str, corpus)), model_prefix=str(tmp / "spiece"), vocab_size=400, model_type="unigram",
+        character_coverage=1.0, num_threads=1, hard_vocab_limit=False, minloglevel=2,
+        pad_id=0, eos_id=1, unk_id=2, bos_id=-1)  # T5's special ids
+    (tmp / "tok").mkdir()
+    shutil.copy(tmp / "spiece.model", tmp / "tok" / "spiece.model")
+    tok = T5TokenizerFast.from_pretrained(str(tmp / "tok"))
     torch.manual_seed(0)
-    XLMRobertaForMaskedLM(modeling.tiny_config(pp, len(tok), max_positions=128)).save_pretrained(str(out))
+    full = MT5ForConditionalGeneration(MT5Config(
+        vocab_size=len(tok), d_model=32, d_kv=16, num_heads=2, num_layers=2, d_ff=64,
+        feed_forward_proj="gated-gelu", tie_word_embeddings=False, decoder_start_token_id=0))
+    full.save_pretrained(str(tmp / "full"))
+    MT5EncoderModel.from_pretrained(str(tmp / "full")).save_pretrained(str(out))
+    tok.save_pretrained(str(out))
+
+
+@pytest.fixture(scope="module", params=["xlmr", "bert", "mt5"])
+def tiny_model_dir(request, small_world, tmp_path_factory):
+    out = tmp_path_factory.mktemp(f"pretrained-{request.param}")
+    corpus = sorted((small_world / "corpus").glob("*.txt"))
+    if request.param == "mt5":
+        mt5_encoder_dir(corpus, out, tmp_path_factory.mktemp("mt5-build"))
+        return out
+    train = modeling.train_wordpiece if request.param == "bert" else modeling.train_sentencepiece
+    tok = train(corpus, out, vocab_size=400)
+    spec = config.ModelSpec(arch=request.param, retrieval_layer=1, hidden_size=32, num_layers=2, num_heads=2,
+                            intermediate_size=64)
+    torch.manual_seed(0)
+    modeling.tiny_masked_lm(spec, tok, max_positions=128).save_pretrained(str(out))
     tok.save_pretrained(str(out))
     return out
 
@@ -23,9 +54,14 @@ def test_tokenizer_round_trip(tiny_model_dir):
     tok = modeling.load_tokenizer(tiny_model_dir)
     assert len(tok) > 100  # not the silent 5-token tokenizer of transformers 5's vocab_file route
     ids = tok("Maria sees the red dog .")["input_ids"]
-    assert ids[0] == tok.bos_token_id and ids[-1] == tok.eos_token_id and tok.unk_token_id not in ids
-    assert tok.decode(ids, skip_special_tokens=True) == "Maria sees the red dog ."
-    assert tok.convert_tokens_to_ids("<mask>") == len(tok) - 1
+    arch = modeling.arch_of(tiny_model_dir)
+    first, last = {"xlmr": ("<s>", "</s>"), "bert": ("[CLS]", "[SEP]"), "mt5": (None, "</s>")}[arch]
+    assert ids[-1] == tok.convert_tokens_to_ids(last) and tok.unk_token_id not in ids
+    assert first is None or ids[0] == tok.convert_tokens_to_ids(first)
+    # BERT's decoder glues punctuation to the word before it; the words themselves must come back
+    assert tok.decode(ids, skip_special_tokens=True).replace(" .", ".") == "Maria sees the red dog."
+    if arch == "xlmr":
+        assert tok.convert_tokens_to_ids("<mask>") == len(tok) - 1
 
 
 def test_encoder_loading_is_strict(tiny_model_dir, tmp_path):
@@ -33,7 +69,7 @@ def test_encoder_loading_is_strict(tiny_model_dir, tmp_path):
     enc.save_pretrained(str(tmp_path))
     from safetensors.torch import load_file, save_file
     weights = load_file(str(tmp_path / "model.safetensors"))
-    victim = next(k for k in weights if "encoder.layer.1" in k)
+    victim = next(k for k in weights if "encoder.layer.1" in k or "encoder.block.1" in k)
     del weights[victim]
     save_file(weights, str(tmp_path / "model.safetensors"), metadata={"format": "pt"})
     with pytest.raises(modeling.EncoderLoadError, match="missing"):
@@ -107,7 +143,8 @@ def test_qa_features_point_at_the_answer(tiny_model_dir):
     ctx = "Omar reads the book . Maria sees the red dog near the river ."
     row = {"id": "x", "context": ctx, "question": "who sees the red dog ?",
            "answers": [{"text": "Maria", "start": ctx.index("Maria")}]}
-    hp = config.TaskHparams(batch_size=1, epochs=1, max_seq_length=40, doc_stride=8)
+    question = len(tok(row["question"], add_special_tokens=False)["input_ids"])
+    hp = config.TaskHparams(batch_size=1, epochs=1, max_seq_length=question + 16, doc_stride=8)  # ~12 context tokens a window
     feats = training.featurize("qa", [row], tok, hp)
     assert len(feats) > 1  # the context is split into overlapping windows
     hits = [f for f in feats if f["start_positions"] > 0]
@@ -175,8 +212,13 @@ def test_sampler_counts_over_many_draws_match_the_formula(tiny_model_dir):
 def test_mlm_member_uses_the_pretrained_head_and_masks(tiny_model_dir):
     tok = modeling.load_tokenizer(tiny_model_dir)
     encoder = modeling.load_encoder(tiny_model_dir)
+    if modeling.arch_of(tiny_model_dir) == "mt5":  # span-corruption pretrained: no MLM head to continue
+        with pytest.raises(modeling.EncoderLoadError, match="no masked-LM head"):
+            modeling.load_mlm_head(tiny_model_dir, encoder)
+        return
     head = modeling.load_mlm_head(tiny_model_dir, encoder)
-    assert head.decoder.weight is encoder.embeddings.word_embeddings.weight  # tied, as XLM-R
+    decoder = head.decoder if hasattr(head, "decoder") else head.predictions.decoder
+    assert decoder.weight is encoder.embeddings.word_embeddings.weight  # tied, as XLM-R's and BERT's
     ids = torch.tensor([tok("the red dog sees Maria .")["input_ids"]] * 50)
     inputs, labels = training.mask_tokens(ids, torch.ones_like(ids), tok, 0.15, torch.Generator().manual_seed(0))
     chosen = labels != -100
