@@ -120,22 +120,15 @@ def _grid(claim_ids: list[str] | None, profile: str | None, jobs: int, wait: boo
     for e in planned:
         where = f"done: {e.run.source} {e.run.name} @ {e.run.commit[:8]}" if e.done else "to run"
         print(f"  {e.name:<34} {where}")
+    if dry_run and profile == "paper" and todo:
+        _print_cost(planned, raw)
     if dry_run:
         return []
     if todo:
-        status = results.queue_status()
-        for e in todo:
-            if status.get(e.name) in ("Queued", "Running"):
-                continue
-            results.queue(e.name, e.overrides)
-        if not wait:
-            results.dvc("queue", "start", "-j", str(jobs))
-            print(f"queued; started {jobs} worker(s). `dvc queue status` follows them; run the same command "
-                  f"again when they are done to collect and judge")
+        if not _queue_and_wait(todo, jobs, wait):
             return []
-        results.run_queue(jobs, [e.name for e in todo])
         found, notes = results.match(reg, results.current_runs(), raw, profile)
-    results.write_grid(results.grid_runs(found), profile)
+    results.write_grid(_grid_file_runs(reg, raw, profile, results.current_runs())[0], profile)
     for n in notes:
         print(f"warning: {n}")
     print(f"collected into {results.GRID_FILE}; `dvc repro report` rebuilds the report")
@@ -148,16 +141,109 @@ CLAIMS_OPTION = typer.Option(None, "--claims", help="comma-separated claim ids (
 
 @app.command()
 def grid(claim_ids: str = CLAIMS_OPTION,
+         family: str = typer.Option(None, "--family", help="a research-question family instead of the claims "
+                                                           "(`xstilts families` lists them)"),
          profile: str = typer.Option(None, "--profile", help="tiny | paper (default: params.yaml's)"),
          jobs: int = typer.Option(1, "--jobs", "-j", help="parallel queue workers (`dvc queue start -j`)"),
          wait: bool = typer.Option(True, "--wait/--no-wait", help="wait for the queue, then collect and judge"),
-         dry_run: bool = typer.Option(False, "--dry-run", help="print the plan, queue nothing")) -> None:
-    """Queue (DVC's queue) every experiment the registered claims need, at every seed of `seeds`,
-    skipping the ones done; wait; collect them into reports/grid.json; print each claim's verdict."""
+         dry_run: bool = typer.Option(False, "--dry-run", help="print the plan (profile paper: with a GPU-hour "
+                                                                "estimate), queue nothing")) -> None:
+    """Queue (DVC's queue) every experiment the registered claims need, or one family's grid, at every
+    seed of `seeds`, skipping the ones done; wait; collect them into reports/grid.json; print each
+    claim's verdict or the family's answer."""
+    if family:
+        if claim_ids:
+            raise config.ParamsError("give --claims or --family, not both")
+        _family_grid(family, profile, jobs, wait, dry_run)
+        return
     ids = [c.strip() for c in claim_ids.split(",")] if claim_ids else None
     judged = _grid(ids, profile, jobs, wait, dry_run)
     if judged:
         _print_judgements(judged)
+
+
+def _queue_and_wait(todo: list, jobs: int, wait: bool) -> bool:
+    """Queue what is not queued yet; start the workers; with wait, block until they finish."""
+    from stages import results
+    status = results.queue_status()
+    for e in todo:
+        if status.get(e.name) not in ("Queued", "Running"):
+            results.queue(e.name, e.overrides)
+    if not wait:
+        results.dvc("queue", "start", "-j", str(jobs))
+        print(f"queued; started {jobs} worker(s). `dvc queue status` follows them; run the same command "
+              f"again when they are done to collect")
+        return False
+    results.run_queue(jobs, [e.name for e in todo])
+    return True
+
+
+def _print_cost(planned: list, raw: dict) -> None:
+    """Profile paper's GPU-hour estimate for the experiments still to run (stages/cost.py)."""
+    from stages import cost, results
+
+    def baseline_key(params: dict) -> tuple:
+        p = config.validate(params)
+        return (p.model, p.seed, p.benchmark, p.target_training, tuple(p.active_targets))
+
+    covered = {baseline_key(results.apply(raw, e.run.params | {})) for e in planned if e.done}
+    total, sources = 0.0, set()
+    print(f"  {'experiment':<56} {'model':<18} {'train tokens':>13} {'GPU-h':>7}")
+    for e in planned:
+        if e.done:
+            continue
+        params = config.validate(results.apply(raw, e.overrides))
+        key = baseline_key(results.apply(raw, e.overrides))
+        est = cost.estimate(params, with_baseline=key not in covered)
+        covered.add(key)
+        total += est.gpu_hours
+        sources.add(est.throughput_source)
+        print(f"  {e.name:<56} {params.model:<18} {est.total_tokens:>13.3g} {est.gpu_hours:>7.1f}")
+    print(f"estimated GPU-hours to run: {total:.1f} (one GPU; an upper bound on the schedule: full epochs, every "
+          f"sequence at max_seq_length; evaluation, translation and downloads not included)")
+    for s in sorted(sources):
+        print(f"  throughput: {s}")
+
+
+def _family_grid(family_id: str, profile: str | None, jobs: int, wait: bool, dry_run: bool) -> None:
+    from stages import claims, families, results
+    p = config.load()
+    profile = profile or p.profile
+    config.check_name("profile", profile, tasks.PROFILES)
+    fams = families.load()
+    fam = fams.get(family_id) or (_ for _ in ()).throw(config.unknown("family", family_id, list(fams)))
+    reg = claims.registry()
+    raw = results.params_raw()
+    families.check({fam.id: fam}, reg, raw)
+    found = families.match(fam, reg, results.current_runs(), raw, profile)
+    planned = families.plan(fam, reg, raw, profile, p.seeds, found)
+    todo = [e for e in planned if not e.done]
+    print(f"{fam.id} ({profile}, seeds {', '.join(map(str, p.seeds))}): {fam.question}\n"
+          f"{len(planned)} experiments: {len(planned) - len(todo)} done, {len(todo)} to run")
+    for e in planned:
+        where = f"done: {e.run.source} {e.run.name} @ {e.run.commit[:8]}" if e.done else "to run"
+        print(f"  {e.name:<56} {where}")
+    if dry_run:
+        if profile == "paper" and todo:
+            _print_cost(planned, raw)
+        return
+    if todo and not _queue_and_wait(todo, jobs, wait):
+        return
+    runs = results.current_runs()
+    results.write_grid(_grid_file_runs(reg, raw, profile, runs)[0], profile)
+    print(f"collected into {results.GRID_FILE}; `dvc repro report` rebuilds the report")
+    found = families.match(fam, reg, runs, raw, profile)
+    section = families.analyse(fam, reg, found, config.validate(results.apply(raw, {"profile": profile})), profile)
+    _print_section(section)
+
+
+def _print_section(section) -> None:
+    widths = [max(len(str(r[i])) for r in [section.header, *section.rows]) for i in range(len(section.header))]
+    for row in [section.header, *section.rows]:
+        print("  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+    print(f"answer: {section.answer}")
+    if section.missing:
+        print(f"missing experiments: {', '.join(section.missing)}")
 
 
 @app.command()
@@ -175,18 +261,86 @@ def claim(claim_id: str = typer.Argument(..., help="a claim id (`xstilts claims`
             print(f"  detail: {json.dumps(j.detail, default=str)}")
 
 
+def _grid_file_runs(reg, raw: dict, profile: str, runs: list) -> tuple[list, list[str], dict]:
+    """The runs reports/grid.json keeps: every registered setting's, then every family experiment's
+    (once each), with the notes on disagreeing baselines and the settings found."""
+    from stages import families, results
+    found, notes = results.match(reg, runs, raw, profile)
+    out = results.grid_runs(found)
+    seen = {r.commit for r in out}
+    for fam in families.load().values():
+        for _, by_seed in sorted(families.match(fam, reg, runs, raw, profile).items()):
+            for _, run in sorted(by_seed.items()):
+                if run.commit not in seen:
+                    seen.add(run.commit)
+                    out.append(run)
+    return out, notes, found
+
+
 @app.command()
 def collect() -> None:
-    """Gather the current runs of registered settings (experiments, branches, HEAD) into reports/grid.json."""
+    """Gather the current runs of registered settings and families (experiments, branches, HEAD) into
+    reports/grid.json."""
     from stages import claims, results
     p = config.load()
     reg = claims.registry()
-    found, notes = results.match(reg, results.current_runs(), results.params_raw(), p.profile)
-    runs = results.grid_runs(found)
+    runs, notes, found = _grid_file_runs(reg, results.params_raw(), p.profile, results.current_runs())
     results.write_grid(runs, p.profile)
     for n in notes:
         print(f"warning: {n}")
     print(f"{results.GRID_FILE}: {len(runs)} runs, settings {', '.join(sorted(found)) or '(none)'}")
+
+
+@app.command("families")
+def families_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+                 profile: str = typer.Option(None, "--profile", help="tiny | paper (default: params.yaml's)")) -> None:
+    """List the research-question families (families.yaml): question, analysis, experiments."""
+    from stages import claims, families
+    p = config.load()
+    profile = profile or p.profile
+    config.check_name("profile", profile, tasks.PROFILES)
+    reg = claims.registry()
+    fams = families.load()
+    rows = [{"id": f.id, "question": f.question, "analysis": f.analysis, "fixed": f.fixed,
+             "experiments": [e.params for e in f.experiments(reg, profile)]} for f in fams.values()]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    for r, f in zip(rows, fams.values()):
+        axes = " x ".join(f"{a} ({len(f.values(a, profile))})" for a in f.axes)
+        print(f"{r['id']:<24} {len(r['experiments']):>2} experiments ({profile}): {axes}\n  {r['question']}")
+
+
+@app.command("models")
+def models_cmd(profile: str = typer.Option(None, "--profile", help="tiny | paper (default: params.yaml's)")) -> None:
+    """List the encoders the `model` param can name in a profile."""
+    from stages import results
+    p = config.load()
+    profile = profile or p.profile
+    config.check_name("profile", profile, tasks.PROFILES)
+    q = config.validate(results.apply(results.params_raw(), {"profile": profile}))
+    vocab = q.group("pretrain").vocab_size or 0
+    print(f"{'model':<28} {'arch':<5} {'params (M)':>10} {'retrieval layer':>15}  source")
+    for name in q.raw[profile]["models"]:
+        spec = q.model_spec(name)
+        source = f"{spec.hub} @ {spec.revision[:12]}" if spec.hub else \
+            f"pretrained here: {spec.num_layers} layers x {spec.hidden_size}, {spec.num_heads} heads"
+        mark = " (default)" if name == q.raw[profile]["default_model"] else ""
+        print(f"{name + mark:<28} {spec.arch:<5} {config.approx_parameters(spec, vocab):>10.1f} "
+              f"{spec.retrieval_layer:>15}  {source}")
+
+
+@app.command("languages")
+def languages_cmd(profile: str = typer.Option(None, "--profile", help="tiny | paper (default: params.yaml's)")) -> None:
+    """List the profile's languages with family, script and resource level (stages/languages.py)."""
+    from stages import languages, results
+    p = config.load()
+    profile = profile or p.profile
+    config.check_name("profile", profile, tasks.PROFILES)
+    q = config.validate(results.apply(results.params_raw(), {"profile": profile}))
+    print(f"{'code':<5} {'name':<16} {'family':<28} {'script':<14} {'resource':<8} measured on")
+    for info in languages.metadata(q).values():
+        print(f"{info.code:<5} {info.name:<16} {info.family:<28} {info.script:<14} {info.resource:<8} {info.pretraining}")
 
 
 @app.command()

@@ -41,6 +41,8 @@ class WorldParams:
     train_examples: int      # English training sets (some tasks take a fraction: stages/twins.py)
     dev_examples: int        # English dev sets
     eval_per_language: int   # evaluation rows per split and language
+    corpus_share: dict       # language -> share of corpus_sentences in its pretraining corpus (English: 1);
+                             # the world's high/mid/low-resource languages (stages/languages.py)
 
 
 @dataclass(frozen=True)
@@ -390,7 +392,14 @@ def validate(raw: dict) -> Params:
             params.group("target_train").for_task(name)
     for member in params.intermediate_members:
         params.group("intermediate_train").for_task(member)
-    params.world()
+    wp = params.world()
+    if not isinstance(wp.corpus_share, dict):
+        raise ParamsError(f"tiny.world.corpus_share must be a mapping language -> share, got {wp.corpus_share!r}")
+    for lang, share in wp.corpus_share.items():
+        if lang not in tasks.WORLD_LANGUAGES or lang == "en":
+            raise unknown("language in tiny.world.corpus_share", lang, [l for l in tasks.WORLD_LANGUAGES if l != "en"])
+        if not isinstance(share, (int, float)) or not 0 < share <= 1:
+            raise ParamsError(f"tiny.world.corpus_share.{lang} must be in (0, 1], got {share!r}")
     return params
 
 

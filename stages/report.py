@@ -6,8 +6,10 @@ Contents: a title block with profile, model, date and commit (a tiny-profile rep
 that its numbers come from the synthetic world); the final version's claims with paper value,
 reproduced value, difference, verdict and the runs behind each number; the intermediate x target
 table of gains in the layout of v1's Table 2 (beside the paper's); a heatmap of those gains and a
-per-language bar chart (matplotlib, vector PDF in reports/figures/); per-language tables; the
-workspace experiment; every registered claim; the provenance of every run; the parameters.
+per-language bar chart (matplotlib, vector PDF in reports/figures/); per-language tables; one
+section per research-question family (families.yaml: its table, its figure and its answer in one
+sentence computed from the numbers); the workspace experiment; every registered claim; the
+provenance of every run; the parameters.
 With several seeds (`seeds`), cells read mean ± std and claims show a bootstrap interval.
 """
 from __future__ import annotations
@@ -18,7 +20,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from stages import claims, config, data, results, tasks
+from stages import claims, config, data, families, results, tasks
 
 REPORTS = Path("reports")
 FIGURES = REPORTS / "figures"
@@ -208,14 +210,66 @@ def language_bars(grid: Grid, settings: list[str], path: Path) -> None:
     _save(fig, path)
 
 
-def _placeholder(path: Path) -> None:
+def family_figure(section: families.Section, path: Path) -> None:
+    """The figure that answers a family's question: lines with error bars (std over seeds) or grouped bars."""
+    import matplotlib
+    matplotlib.use("pdf")
+    import matplotlib.pyplot as plt
+    fig_spec = section.figure
+    series = {k: v for k, v in fig_spec["series"].items() if v}
+    if not series:
+        return _placeholder(path, f"no runs yet: `xstilts grid --family {section.family.id}`, then `dvc repro report`")
+    fig, ax = plt.subplots(figsize=(5.5, 3.0))
+    if fig_spec["kind"] == "bar":
+        width = 0.8 / len(series)
+        for k, (name, points) in enumerate(series.items()):
+            ax.bar([x + k * width for x, _, _ in points], [y for _, y, _ in points], width,
+                   yerr=[e for _, _, e in points], label=name, capsize=2)
+        ticks = fig_spec["x_ticks"]
+        ax.set_xticks([i + width * (len(series) - 1) / 2 for i in range(len(ticks))], ticks, fontsize=8)
+        ax.axhline(0, color="black", linewidth=0.5)
+    else:
+        for name, points in series.items():
+            ax.errorbar([x for x, _, _ in points], [y for _, y, _ in points], yerr=[e for _, _, e in points],
+                        marker="o", capsize=3, label=name)
+        if fig_spec.get("x_log"):
+            ax.set_xscale("log")
+        if fig_spec.get("x_names"):  # one tick per model, at its size
+            ax.minorticks_off()
+            ax.set_xticks([x for x, _ in fig_spec["x_names"]], [n for _, n in fig_spec["x_names"]], fontsize=7)
+        if fig_spec.get("x_ticks"):
+            ax.set_xticks(range(len(fig_spec["x_ticks"])), fig_spec["x_ticks"], fontsize=8)
+    ax.set_xlabel(fig_spec["x_label"], fontsize=8)
+    ax.set_ylabel(fig_spec["y_label"], fontsize=8)
+    ax.tick_params(labelsize=7)
+    if len(series) > 1:
+        ax.legend(fontsize=7)
+    ax.set_title(f"{section.family.id} ({section.profile}, {families.SPLIT})", fontsize=9)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def family_sections(reg: claims.Registry, runs: list, raw: dict, params: config.Params) -> list[dict]:
+    """Each family's table, figure (drawn into reports/figures) and answer, for the template."""
+    out = []
+    for fam in families.load().values():
+        found = families.match(fam, reg, runs, raw, params.profile)
+        section = families.analyse(fam, reg, found, params, params.profile)
+        figure = f"figures/family_{fam.id}.pdf"
+        family_figure(section, REPORTS / figure)
+        out.append({"section": section, "figure": figure,
+                    "runs": [(label, seed, run) for label, seed, run in section.runs]})
+    return out
+
+
+def _placeholder(path: Path, text: str = "no collected runs yet: `xstilts grid` (or `xstilts claim <id>`), "
+                                          "then `dvc repro report`") -> None:
     import matplotlib
     matplotlib.use("pdf")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6, 1))
     ax.axis("off")
-    ax.text(0.5, 0.5, "no collected runs yet: `xstilts grid` (or `xstilts claim <id>`), then `dvc repro report`",
-            ha="center", va="center", fontsize=9)
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=9)
     _save(fig, path)
 
 
@@ -231,7 +285,7 @@ def _save(fig, path: Path) -> None:
 
 # --- the document ----------------------------------------------------------------------------------
 def render(params: config.Params, summary: dict, scores: dict, grid: Grid, judged: list, notes: list[str],
-           figures: dict) -> str:
+           figures: dict, sections: list[dict] | None = None) -> str:
     import jinja2
 
     env = jinja2.Environment(
@@ -248,8 +302,24 @@ def render(params: config.Params, summary: dict, scores: dict, grid: Grid, judge
     overall = [k for k in ("all_task", *tasks.BENCHMARK_GROUPS[params.benchmark]) if k in summary]
     pretrain = Path("models/pretrained/pretrain_info.json")
     info = json.loads(pretrain.read_text()) if pretrain.exists() else {}
-    model = (f"{info['model']} @ {info.get('revision')}" if info.get("kind") == "hub"
-             else f"tiny XLM-R from scratch ({info.get('parameters', 0):,} parameters)")
+    model = (f"{info.get('name', params.model)}: {info['model']} @ {info.get('revision')}" if info.get("kind") == "hub"
+             else f"{info.get('name', params.model)}, {info.get('arch', 'xlmr')}-shaped, from scratch "
+                  f"({info.get('parameters', 0):,} encoder parameters)")
+    sections = sections or []
+    runs = [(grid.run_index[r.commit], r, ", ".join(f"{s}@{seed}" for s, by in grid.found.items()
+                                                    for seed, rr in by.items() if rr is r)) for r in grid.runs]
+    index = dict(grid.run_index)
+    for sec in sections:  # family runs that no claim setting uses join the provenance table
+        for label, seed, run in sec["runs"]:
+            tag = f"{sec['section'].family.id}:{label}@{seed}"
+            if run.commit in index:
+                k = index[run.commit] - 1
+                runs[k] = (runs[k][0], runs[k][1], f"{runs[k][2]}, {tag}" if runs[k][2] else tag)
+            else:
+                index[run.commit] = len(runs) + 1
+                runs.append((len(runs) + 1, run, tag))
+    for sec in sections:
+        sec["refs"] = ",".join(str(i) for i in sorted({index[r.commit] for _, _, r in sec["runs"]}))
     raw = v1_table2()
     order = [s for s in (claims.BASELINE, *raw["deltas"]) if s in grid.reg.settings]
     order += [s for s in grid.reg.settings if s not in order]
@@ -269,8 +339,7 @@ def render(params: config.Params, summary: dict, scores: dict, grid: Grid, judge
         final_refs={j.claim.id: grid.refs(j) for j in judged},
         table_columns=COLUMNS, rows=rows, grid=grid, paper_rows=[(s, raw_row) for s, raw_row in raw["rows"]],
         headline=[s for s in HEADLINE if grid.has(s)], xtreme=XTREME, figures=figures, notes=notes,
-        runs=[(grid.run_index[r.commit], r, ", ".join(f"{s}@{seed}" for s, by in grid.found.items()
-                                                      for seed, rr in by.items() if rr is r)) for r in grid.runs],
+        runs=runs, sections=sections, model_name=params.model,
         n_settings=len([s for s in grid.reg.settings]), n_claims=len(judged),
         params=[(k, v) for k, v in flatten(params.raw) if not k.startswith(
             "paper." if params.profile == "tiny" else "tiny.")])
@@ -327,10 +396,11 @@ def main() -> None:
     language_bars(grid, ([s for s in HEADLINE if grid.has(s)] or settings[:3]) if ready else [],
                   FIGURES / "gains_per_language.pdf")
     figures = {"heatmap": "figures/gains_heatmap.pdf", "languages": "figures/gains_per_language.pdf"}
+    sections = family_sections(reg, runs, raw, params)
     tex_path = REPORTS / "report.tex"
     pdf = tex_path.with_suffix(".pdf")
     pdf.unlink(missing_ok=True)  # never leave a PDF from an earlier run beside a new .tex
-    data.atomic_write_text(tex_path, render(params, summary, scores, grid, judged, notes, figures))
+    data.atomic_write_text(tex_path, render(params, summary, scores, grid, judged, notes, figures, sections))
     print(f"report: {tex_path}; {compile_pdf(tex_path)}; claims: "
           + ", ".join(f"{v} {n}" for v, n in sorted(tally_of(judged).items())))
 

@@ -14,7 +14,8 @@ languages share the frame distribution, and a share of the non-English pretraini
 code-switched (English words mixed in), the kind of anchor real web corpora carry.
 
 Outputs, under data/world/:
-  corpus/<code>.txt                        plain-text pretraining corpus per language
+  corpus/<code>.txt                        plain-text pretraining corpus per language (its size is
+                                            corpus_share x corpus_sentences: high/mid/low resource)
   hub/<owner>/<repo>/<config>/<split>-00000-of-00001.parquet
                                             every task's data in its Hub repo's exact layout and
                                             features (stages/twins.py)
@@ -396,7 +397,8 @@ def generate(out: Path, wp, languages=tasks.WORLD_LANGUAGES) -> dict:
     for code, r in renderers.items():
         rng = rng_for(seed, "corpus", code)
         lines = []
-        for _ in range(wp.corpus_sentences):
+        # low-resource languages get the first share of the same stream of sentences
+        for _ in range(round(wp.corpus_sentences * (1.0 if code == "en" else wp.corpus_share.get(code, 1.0)))):
             toks = r.sentence(random_frame(rng))
             if code != "en" and rng.random() < wp.code_switch_rate:
                 toks = [_switch(rng, tok, reverse[code]) for tok in toks]

@@ -26,7 +26,7 @@ def _block(value: float, targets) -> dict:
 
 @pytest.fixture
 def workspace(tmp_path, monkeypatch):
-    for f in ("params.yaml", "claims.yaml"):
+    for f in ("params.yaml", "claims.yaml", "families.yaml"):
         shutil.copy(ROOT / f, tmp_path / f)
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     reg = claims.registry(ROOT / "claims.yaml")
@@ -50,6 +50,20 @@ def workspace(tmp_path, monkeypatch):
         runs.append(results.Run("experiment", f"{setting}-s1234", f"{i}" * 40, params, by_split,
                                 {"source": "experiment", "name": f"{setting}-s1234", "commit": f"{i}" * 40,
                                  "score_stage_md5": "ab" * 16, "encoder_md5": "cd" * 16, "code_md5": None}))
+    # rq-low-resource-scale's three runs (XTREME-R): high-resource languages 60, low 30/40/50 by size
+    from stages import families
+    fam = families.load(ROOT / "families.yaml")["rq-low-resource-scale"]
+    for k, exp in enumerate(fam.experiments(reg, "tiny")):
+        low = {"tiny-xlmr-s": 30.0, "tiny-xlmr": 40.0, "tiny-xlmr-l": 50.0}[exp.value("model")]
+        per_lang = {"en": 60.0, "qa": 60.0, "qb": 60.0, "qc": 55.0, "qd": low, "qe": low}
+        targets = ("xnli", "udpos", "tatoeba")
+        mean = sum(per_lang.values()) / len(per_lang)
+        arm = {t: {"accuracy": per_lang, "avg_accuracy": mean, "avg_metric": mean} for t in targets}
+        params = results.apply(raw, families.overrides(exp, "tiny", raw["seed"]))
+        commit = f"f{k}" * 20
+        runs.append(results.Run("experiment", f"rq-low-{k}", commit, params, {"dev": {"intermediate": arm, "baseline": arm}},
+                                {"source": "experiment", "name": f"rq-low-{k}", "commit": commit,
+                                 "score_stage_md5": "ab" * 16, "encoder_md5": "cd" * 16, "code_md5": None}))
     monkeypatch.chdir(tmp_path)
     results.write_grid(runs, "tiny")
     return tmp_path
@@ -69,8 +83,13 @@ def test_report_pdf_holds_every_claim_and_the_collected_numbers(workspace):
     text = "".join(p.extract_text() for p in pdf.pages)
     ids = [c.id for c in claims.load()]
     assert [i for i in ids if i not in text] == [] and len(pdf.pages) >= 8
-    for name in ("gains_heatmap.pdf", "gains_per_language.pdf"):
+    for name in ("gains_heatmap.pdf", "gains_per_language.pdf", "family_rq-low-resource-scale.pdf",
+                 "family_rq-size-gap.pdf"):
         assert (workspace / "reports/figures" / name).stat().st_size > 1000
+    # one section per family; the one with runs answers from their numbers, the others say what is missing
+    assert "Research questions" in text and "scale narrows it" in " ".join(text.split())
+    assert tex.count("\\subsection{\\texttt{rq-") == 5 and "Not enough runs yet" in tex
+    assert "rq-low-resource-scale:tiny-xlmr-s@1234" in tex  # the family's runs are in the provenance table
     judged = {j.claim.id: j for j in report.judgements(claims.registry(), report.Grid(
         claims.registry(), results.match(claims.registry(), results.read_grid(), results.params_raw(), "tiny")[0],
         [1234]).evidence, [1234])}

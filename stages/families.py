@@ -1,0 +1,447 @@
+"""Experiment families (families.yaml): one grid per research question, and the analysis that
+turns the family's runs into a table, a figure and a one-sentence answer.
+
+An experiment of a family is nothing but params (claims.yaml's defaults, the family's fixed
+params, one value per axis, the seed), so any run with exactly those params counts, whoever ran
+it: the paper grid's `mnli` run is also rq-size-gap's (tiny-xlmr, [en]) point. Every run carries
+its own baseline arm (same model, same seed, no intermediate training), so gains are paired.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from stages import config, languages, tasks
+
+FAMILIES_FILE = Path("families.yaml")
+SPLIT = "dev"   # per-language scores (resource levels) are kept for dev; grid.json keeps only test averages
+# analysis -> the axes it reads (a family may not have others: each axis must mean something in the answer)
+ANALYSES = {"size_gap": ("model", "intermediate_languages"),
+            "data_size_diversity": ("intermediate_size", "intermediate_languages"),
+            "architectures": ("model", "intermediate"),
+            "low_resource_scale": ("model",),
+            "single_vs_multi": ("model", "intermediate")}
+FIXED_PARAMS = {"model", "intermediate", "intermediate_mlm", "intermediate_languages", "intermediate_size",
+                "target_training", "benchmark"}
+SUB_1B = 1000.0   # rq-single-vs-multi: models under 1B parameters
+
+
+class FamilyError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Experiment:
+    family: str
+    point: tuple          # ((axis, value), ...) in the family's axis order
+    params: dict          # what it sets, profile- and seed-free
+
+    @property
+    def label(self) -> str:
+        return "_".join(_label(v) for _, v in self.point)
+
+    def value(self, axis: str):
+        return dict(self.point)[axis]
+
+
+def _label(value) -> str:
+    if value is None:
+        return "all"
+    if isinstance(value, list):
+        return "-".join(map(str, value))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Family:
+    id: str
+    question: str
+    analysis: str
+    fixed: dict
+    axes: dict
+
+    def values(self, axis: str, profile: str) -> list:
+        v = self.axes[axis]
+        return list(v[profile]) if isinstance(v, dict) else list(v)
+
+    def experiments(self, reg, profile: str) -> list[Experiment]:
+        """Every combination of the axes' values (claims registry `reg`: defaults, non_english)."""
+        from stages.claims import NON_ENGLISH
+        names = list(self.axes)
+        out = []
+        for combo in itertools.product(*(self.values(a, profile) for a in names)):
+            resolved = [list(reg.variant_languages[profile]) if v == NON_ENGLISH else v for v in combo]
+            params = {**reg.defaults, **self.fixed, **dict(zip(names, resolved))}
+            out.append(Experiment(self.id, tuple(zip(names, combo)), params))
+        return out
+
+
+def load(path: Path = FAMILIES_FILE) -> dict[str, Family]:
+    raw = yaml.safe_load(Path(path).read_text())["families"]
+    out = {}
+    for fid, f in raw.items():
+        if not config.NAME_RE.match(fid):
+            raise FamilyError(f"family id '{fid}' must match {config.NAME_RE.pattern}")
+        if f.get("analysis") not in ANALYSES:
+            raise config.unknown(f"analysis of family '{fid}'", f.get("analysis"), list(ANALYSES))
+        axes, fixed = dict(f.get("axes") or {}), dict(f.get("fixed") or {})
+        for key in [*axes, *fixed]:
+            if key not in FIXED_PARAMS:
+                raise config.unknown(f"param of family '{fid}'", key, sorted(FIXED_PARAMS))
+        if tuple(axes) != ANALYSES[f["analysis"]]:
+            raise FamilyError(f"family '{fid}': analysis {f['analysis']} reads axes {list(ANALYSES[f['analysis']])}, "
+                              f"in that order; the family has {list(axes)}")
+        for axis, v in axes.items():
+            if isinstance(v, dict) and set(v) != set(tasks.PROFILES):
+                raise FamilyError(f"family '{fid}': axis {axis} gives values for {sorted(v)}, need {list(tasks.PROFILES)}")
+        out[fid] = Family(fid, f["question"], f["analysis"], fixed, axes)
+    return out
+
+
+def check(families: dict[str, Family], reg, raw: dict) -> None:
+    """Every experiment of every family must be valid params in both profiles (caught here, not
+    an hour into a queue)."""
+    from stages import results
+    for fam in families.values():
+        for profile in tasks.PROFILES:
+            for exp in fam.experiments(reg, profile):
+                try:
+                    config.validate(results.apply(raw, {"profile": profile, **exp.params}))
+                except config.ParamsError as e:
+                    raise FamilyError(f"family '{fam.id}', experiment {exp.label} ({profile}): {e}") from None
+
+
+def overrides(exp: Experiment, profile: str, seed: int) -> dict:
+    return {"profile": profile, **exp.params, "seed": seed}
+
+
+def match(fam: Family, reg, runs: list, raw: dict, profile: str) -> dict[str, dict[int, object]]:
+    """{experiment label: {seed: run}} over the runs that are experiments of the family."""
+    from stages import results
+    found: dict[str, dict[int, object]] = {}
+    for exp in fam.experiments(reg, profile):
+        for run in runs:
+            if run.params.get("profile") == profile and results.matches(run, raw, overrides(exp, profile, run.seed)):
+                found.setdefault(exp.label, {}).setdefault(run.seed, run)
+    return found
+
+
+def plan(fam: Family, reg, raw: dict, profile: str, seeds: list[int], found: dict) -> list:
+    from stages import results
+    out = [results.Planned(f"{fam.id}:{exp.label}", seed, overrides(exp, profile, seed),
+                           run=found.get(exp.label, {}).get(seed))
+           for seed in seeds for exp in fam.experiments(reg, profile)]
+    taken = set(results.experiment_names())
+    for p in out:
+        if p.done:
+            p.name = p.run.name
+            continue
+        base = f"{p.setting.replace(':', '_')}-s{p.seed}" + ("" if profile == "tiny" else f"-{profile}")
+        name, k = base, 2
+        while name in taken:
+            name, k = f"{base}-{k}", k + 1
+        p.name = name
+        taken.add(name)
+    return out
+
+
+# --- numbers of one run ----------------------------------------------------------------------------
+def per_language(block: dict) -> dict[str, float]:
+    """A task's headline metric per language, as its avg_metric averages it (QA: mean of EM and F1)."""
+    if "exact_match" in block and "f1" in block:
+        return {l: (block["exact_match"][l] + block["f1"][l]) / 2 for l in block["f1"]}
+    for key, value in block.items():
+        if isinstance(value, dict) and math.isclose(block.get(f"avg_{key}", math.nan), block["avg_metric"]):
+            return dict(value)
+    return {}
+
+
+def run_numbers(run, benchmark: str, info: dict) -> dict:
+    """{arm: {"avg": mean over the benchmark's scored targets, "levels": {level: mean over targets of
+    the per-language scores grouped by resource level}}} on SPLIT."""
+    out = {}
+    for arm, result in run.by_split.get(SPLIT, {}).items():
+        scored = [t for t in tasks.BENCHMARK_TARGETS[benchmark] if isinstance(result.get(t), dict)]
+        if not scored:
+            continue
+        levels: dict[str, list[float]] = {}
+        for t in scored:
+            for level, v in languages.by_level(per_language(result[t]), info).items():
+                levels.setdefault(level, []).append(v)
+        out[arm] = {"avg": sum(result[t]["avg_metric"] for t in scored) / len(scored),
+                    "levels": {k: sum(v) / len(v) for k, v in levels.items()}}
+    return out
+
+
+# --- the analysis ------------------------------------------------------------------------------------
+@dataclass
+class Stat:
+    mean: float
+    std: float | None     # over seeds (None with one seed)
+    n: int
+
+    def fmt(self, signed: bool = False) -> str:
+        s = f"{self.mean:{'+' if signed else ''}.1f}"
+        return s + (f" ± {self.std:.1f}" if self.std is not None else "")
+
+
+def stat(values: list[float]) -> Stat | None:
+    values = [v for v in values if v is not None and not math.isnan(v)]
+    if not values:
+        return None
+    return Stat(statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None, len(values))
+
+
+@dataclass
+class Section:
+    family: Family
+    profile: str
+    header: list[str]
+    rows: list[list[str]]
+    answer: str
+    figure: dict                  # {"kind": line|bar, "x_label", "y_label", "x_log", "series": {name: [(x, y, err)]}}
+    missing: list[str] = field(default_factory=list)   # experiments with no run
+    runs: list = field(default_factory=list)           # (label, seed, run) behind the numbers
+
+
+class Analysis:
+    """The numbers of a family's runs, addressable by experiment and arm."""
+
+    def __init__(self, fam: Family, reg, found: dict, params: config.Params, profile: str):
+        self.fam, self.profile, self.params = fam, profile, params
+        self.exps = fam.experiments(reg, profile)
+        self.info = languages.metadata(params)
+        self.numbers: dict[str, dict[int, dict]] = {}
+        for exp in self.exps:
+            for seed, run in found.get(exp.label, {}).items():
+                self.numbers.setdefault(exp.label, {})[seed] = run_numbers(run, exp.params.get("benchmark", "xtreme"),
+                                                                         self.info)
+
+    def exp(self, **point) -> Experiment | None:
+        return next((e for e in self.exps if all(_label(e.value(k)) == _label(v) for k, v in point.items())), None)
+
+    def seeds_of(self, exp: Experiment | None) -> dict[int, dict]:
+        return self.numbers.get(exp.label, {}) if exp else {}
+
+    def value(self, exp, fn) -> Stat | None:
+        """fn(numbers of one seed) -> float, then mean ± std over the seeds the experiment has."""
+        vals = []
+        for nums in self.seeds_of(exp).values():
+            try:
+                vals.append(fn(nums))
+            except KeyError:
+                continue
+        return stat(vals)
+
+    def paired(self, a: Experiment | None, b: Experiment | None, fn) -> Stat | None:
+        """fn(numbers of a, numbers of b) over the seeds both have."""
+        na, nb = self.seeds_of(a), self.seeds_of(b)
+        vals = []
+        for seed in sorted(set(na) & set(nb)):
+            try:
+                vals.append(fn(na[seed], nb[seed]))
+            except KeyError:
+                continue
+        return stat(vals)
+
+    def size(self, model: str) -> float:
+        spec = self.params.model_spec(model)
+        return config.approx_parameters(spec, self.params.group("pretrain").vocab_size or 0)
+
+    def missing(self) -> list[str]:
+        return [e.label for e in self.exps if not self.numbers.get(e.label)]
+
+
+def gain(nums: dict) -> float:
+    return nums["intermediate"]["avg"] - nums["baseline"]["avg"]
+
+
+def level_gain(level: str):
+    return lambda n: n["intermediate"]["levels"][level] - n["baseline"]["levels"][level]
+
+
+def _cell(s: Stat | None, signed: bool = False) -> str:
+    return "--" if s is None else s.fmt(signed)
+
+
+def _trend(first: float, last: float, small: float = 0.5, magnitude: bool = True) -> str:
+    a, b = (abs(first), abs(last)) if magnitude else (first, last)
+    if abs(b - a) < small:
+        return "barely changes"
+    return ("shrinks" if b < a else "grows") if magnitude else ("rises" if b > a else "falls")
+
+
+def _names(an: Analysis, models: list[str]) -> list[tuple[float, str]]:
+    """x tick positions and labels of a size axis: each model at its parameter count."""
+    return [(an.size(m), f"{m}\n{an.size(m):.3g}M") for m in models]
+
+
+def _models_by_size(an: Analysis, models: list[str]) -> list[str]:
+    return sorted(models, key=an.size)
+
+
+def size_gap(an: Analysis) -> Section:
+    fam = an.fam
+    models = _models_by_size(an, fam.values("model", an.profile))
+    en, other = fam.values("intermediate_languages", an.profile)
+    rows, series, gaps = [], [], []
+    for m in models:
+        a, b = an.exp(model=m, intermediate_languages=en), an.exp(model=m, intermediate_languages=other)
+        g = an.paired(a, b, lambda x, y: gain(x) - gain(y))
+        base = an.value(a, lambda n: n["baseline"]["avg"])
+        rows.append([m, f"{an.size(m):.1f}", _cell(base), _cell(an.value(a, gain), True),
+                     _cell(an.value(b, gain), True), _cell(g, True)])
+        if g:
+            series.append((an.size(m), g.mean, g.std or 0.0))
+            gaps.append((m, g.mean))
+    if len(gaps) >= 2:
+        (m0, g0), (m1, g1) = gaps[0], gaps[-1]
+        answer = (f"From {m0} to {m1}, English intermediate data gains {g0:+.1f} then {g1:+.1f} points more than the same "
+                  f"data translated into the target languages: the gap {_trend(g0, g1)} with size.")
+    else:
+        answer = "Not enough runs yet to compare sizes (at least two models need both arms of the gap)."
+    return Section(fam, an.profile, ["model", "params (M)", "baseline", "gain, English", "gain, translated",
+                                     "English minus translated"], rows, answer,
+                   {"kind": "line", "x_label": "encoder parameters (M)", "x_log": True, "x_names": _names(an, models),
+                    "y_label": "English minus translated gain (points)", "series": {"gap": series}},
+                   an.missing())
+
+
+def data_size_diversity(an: Analysis) -> Section:
+    fam = an.fam
+    sizes = fam.values("intermediate_size", an.profile)
+    sets = fam.values("intermediate_languages", an.profile)
+    names = [f"{len(s)} lang." if isinstance(s, list) else str(s) for s in sets]
+    rows, series = [], {n: [] for n in names}
+    for i, size in enumerate(sizes):
+        row = [_label(size)]
+        for name, langs in zip(names, sets):
+            exp = an.exp(intermediate_size=size, intermediate_languages=langs)
+            g, low = an.value(exp, gain), an.value(exp, level_gain("low"))
+            row += [_cell(g, True), _cell(low, True)]
+            if g:
+                series[name].append((i, g.mean, g.std or 0.0))
+        rows.append(row)
+    header = ["examples"] + [f"{n}: {what}" for n in names for what in ("gain", "low-res. gain")]
+    largest = sizes[-1]
+    at_largest = [(n, an.value(an.exp(intermediate_size=largest, intermediate_languages=s), gain),
+                   an.value(an.exp(intermediate_size=largest, intermediate_languages=s), level_gain("low")))
+                  for n, s in zip(names, sets)]
+    have = [(n, g, low) for n, g, low in at_largest if g]
+    english = [an.value(an.exp(intermediate_size=s, intermediate_languages=sets[0]), gain) for s in sizes]
+    if have and sum(1 for g in english if g) >= 2:
+        best = max(have, key=lambda t: t[1].mean)
+        first, last = next(g for g in english if g), [g for g in english if g][-1]
+        low = "" if best[2] is None else f" (low-resource languages {best[2].mean:+.1f})"
+        answer = (f"With {_label(largest)} examples, the {best[0]} data gains the most, {best[1].mean:+.1f} points{low}; "
+                  f"with English-only data the gain {_trend(first.mean, last.mean, magnitude=False)} from "
+                  f"{first.mean:+.1f} to {last.mean:+.1f} as the data grows.")
+    else:
+        answer = "Not enough runs yet to compare data sizes and language sets."
+    return Section(fam, an.profile, header, rows, answer,
+                   {"kind": "line", "x_label": "intermediate examples per task", "x_log": False,
+                    "x_ticks": [_label(s) for s in sizes], "y_label": "gain over the baseline (points)",
+                    "series": series}, an.missing())
+
+
+def architectures(an: Analysis) -> Section:
+    fam = an.fam
+    models = fam.values("model", an.profile)
+    inters = fam.values("intermediate", an.profile)
+    rows, series = [], {i: [] for i in inters}
+    per_task: dict[str, list[tuple[str, float]]] = {i: [] for i in inters}
+    for k, m in enumerate(models):
+        spec = an.params.model_spec(m)
+        exps = [an.exp(model=m, intermediate=i) for i in inters]
+        base = next((s for s in (an.value(e, lambda n: n["baseline"]["avg"]) for e in exps) if s), None)
+        row = [m, spec.arch, f"{an.size(m):.1f}", _cell(base)]
+        for i, e in zip(inters, exps):
+            g = an.value(e, gain)
+            row.append(_cell(g, True))
+            if g:
+                series[i].append((k, g.mean, g.std or 0.0))
+                per_task[i].append((m, g.mean))
+        rows.append(row)
+    parts = []
+    for i, vals in per_task.items():
+        if len(vals) >= 2:
+            hi, lo = max(vals, key=lambda t: t[1]), min(vals, key=lambda t: t[1])
+            parts.append(f"{i} gains the most with {hi[0]} ({hi[1]:+.1f}) and the least with {lo[0]} ({lo[1]:+.1f})")
+    answer = ("On XTREME-R, " + "; ".join(parts) + ".") if parts else \
+        "Not enough runs yet to compare architectures (each intermediate setting needs two models)."
+    return Section(fam, an.profile, ["model", "arch", "params (M)", "baseline"] + [f"gain, {i}" for i in inters],
+                   rows, answer, {"kind": "bar", "x_label": "model", "x_ticks": models,
+                                  "y_label": "gain over the baseline (points)", "series": series}, an.missing())
+
+
+def low_resource_scale(an: Analysis) -> Section:
+    fam = an.fam
+    models = _models_by_size(an, fam.values("model", an.profile))
+    rows, series, gaps = [], {lv: [] for lv in languages.RESOURCE_LEVELS}, []
+    for m in models:
+        e = an.exp(model=m)
+        row = [m, f"{an.size(m):.1f}"]
+        for lv in languages.RESOURCE_LEVELS:
+            s = an.value(e, lambda n, lv=lv: n["intermediate"]["levels"][lv])
+            row.append(_cell(s))
+            if s:
+                series[lv].append((an.size(m), s.mean, s.std or 0.0))
+        gap = an.value(e, lambda n: n["intermediate"]["levels"]["high"] - n["intermediate"]["levels"]["low"])
+        base_gap = an.value(e, lambda n: n["baseline"]["levels"]["high"] - n["baseline"]["levels"]["low"])
+        row += [_cell(gap), _cell(base_gap)]
+        rows.append(row)
+        if gap:
+            gaps.append((m, gap.mean))
+    if len(gaps) >= 2:
+        (m0, g0), (m1, g1) = gaps[0], gaps[-1]
+        verb = {"shrinks": "narrows", "grows": "widens", "barely changes": "barely changes"}[_trend(g0, g1)]
+        answer = (f"The high- minus low-resource score gap is {g0:.1f} points with {m0} and {g1:.1f} with {m1}: "
+                  f"scale {verb} it" + (" (it mitigates the weaker transfer)." if verb == "narrows" else "."))
+    else:
+        answer = "Not enough runs yet to compare sizes (two models with both high- and low-resource scores)."
+    return Section(fam, an.profile, ["model", "params (M)", "high", "mid", "low", "high minus low",
+                                     "high minus low (baseline)"], rows, answer,
+                   {"kind": "line", "x_label": "encoder parameters (M)", "x_log": True, "x_names": _names(an, models),
+                    "y_label": "score after intermediate training", "series": series}, an.missing())
+
+
+def single_vs_multi(an: Analysis) -> Section:
+    fam = an.fam
+    models = [m for m in _models_by_size(an, fam.values("model", an.profile)) if an.size(m) < SUB_1B]
+    inters = fam.values("intermediate", an.profile)
+    multi = next((i for i in inters if i in tasks.MULTITASK), None)
+    single = next((i for i in inters if i not in tasks.MULTITASK), None)
+    if multi is None or single is None:
+        raise FamilyError(f"family '{fam.id}' needs one single-task and one multitask value of `intermediate`")
+    rows, series, gaps = [], [], []
+    for m in models:
+        a, b = an.exp(model=m, intermediate=single), an.exp(model=m, intermediate=multi)
+        g = an.paired(b, a, lambda x, y: gain(x) - gain(y))
+        rows.append([m, f"{an.size(m):.1f}", _cell(an.value(a, gain), True), _cell(an.value(b, gain), True),
+                     _cell(g, True)])
+        if g:
+            series.append((an.size(m), g.mean, g.std or 0.0))
+            gaps.append((m, g.mean))
+    if len(gaps) >= 2:
+        (m0, g0), (m1, g1) = gaps[0], gaps[-1]
+        answer = (f"Multitask minus single-task ({single}) gain goes from {g0:+.1f} points with {m0} to {g1:+.1f} "
+                  f"with {m1}: the gap {_trend(g0, g1)} with size.")
+    else:
+        answer = "Not enough runs yet to compare sizes (two models with both single- and multi-task runs)."
+    return Section(fam, an.profile, ["model", "params (M)", f"gain, {single}", f"gain, {multi}", "multi minus single"],
+                   rows, answer, {"kind": "line", "x_label": "encoder parameters (M)", "x_log": True,
+                                  "x_names": _names(an, models),
+                                  "y_label": "multitask minus single-task gain (points)", "series": {"gap": series}},
+                   an.missing())
+
+
+def analyse(fam: Family, reg, found: dict, params: config.Params, profile: str) -> Section:
+    an = Analysis(fam, reg, found, params, profile)
+    section = globals()[fam.analysis](an)
+    section.runs = [(label, seed, run) for label, by_seed in sorted(found.items()) for seed, run in sorted(by_seed.items())]
+    return section

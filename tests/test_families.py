@@ -1,0 +1,186 @@
+"""Research-question families on hand-made runs: every experiment is valid params in both profiles,
+runs are matched by params whoever made them, each analysis computes its table and its one-sentence
+answer from the numbers; the paper-profile GPU-hour estimate; language metadata; model params."""
+import copy
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from stages import claims, config, cost, families, languages, results, tasks
+
+WORLD = ["en", "qa", "qb", "qc", "qd", "qe"]
+
+
+@pytest.fixture(scope="module")
+def reg():
+    return claims.registry(ROOT / "claims.yaml")
+
+
+@pytest.fixture(scope="module")
+def fams():
+    return families.load(ROOT / "families.yaml")
+
+
+@pytest.fixture(scope="module")
+def raw():
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def block(per_lang: dict[str, float], benchmark: str) -> dict:
+    """evaluate.py's output for every target of the benchmark, the same per-language scores each."""
+    avg = sum(per_lang.values()) / len(per_lang)
+    return {t: {"accuracy": dict(per_lang), "avg_accuracy": avg, "avg_metric": avg}
+            for t in tasks.BENCHMARK_TARGETS[benchmark]}
+
+
+def make_run(raw, exp, seed, inter: dict, base: dict, k: int) -> results.Run:
+    params = results.apply(raw, families.overrides(exp, "tiny", seed))
+    bench = exp.params.get("benchmark", "xtreme")
+    commit = f"{k:040d}"
+    return results.Run("experiment", f"other-name-{k}", commit, params,
+                       {"dev": {"intermediate": block(inter, bench), "baseline": block(base, bench)}},
+                       {"source": "experiment", "name": f"other-name-{k}", "commit": commit})
+
+
+def flat(value: float) -> dict:
+    return {l: value for l in WORLD}
+
+
+def analyse(fam, reg, raw, runs, profile="tiny"):
+    found = families.match(fam, reg, runs, raw, profile)
+    return families.analyse(fam, reg, found, config.validate(results.apply(raw, {"profile": profile})), profile)
+
+
+def test_every_experiment_of_every_family_is_valid_params_in_both_profiles(fams, reg, raw):
+    assert set(fams) == {"rq-size-gap", "rq-data-size-diversity", "rq-architectures", "rq-low-resource-scale",
+                         "rq-single-vs-multi"}
+    families.check(fams, reg, raw)
+    exps = fams["rq-size-gap"].experiments(reg, "tiny")
+    assert len(exps) == 6 and exps[1].params["intermediate_languages"] == ["qa", "qb", "qc", "qd", "qe"]
+    assert exps[0].params["intermediate"] == "mnli" and exps[0].label == "tiny-xlmr-s_en"
+
+
+def test_a_family_with_a_bad_value_is_refused_by_name(tmp_path, reg, raw):
+    text = (ROOT / "families.yaml").read_text().replace("tiny-xlmr-l]", "tiny-xlmr-xl]", 1)
+    (tmp_path / "f.yaml").write_text(text)
+    with pytest.raises(families.FamilyError, match="tiny-xlmr-xl"):
+        families.check(families.load(tmp_path / "f.yaml"), reg, raw)
+    (tmp_path / "g.yaml").write_text("families:\n  rq-x: {question: q, analysis: size_gap, axes: {model: [a]}}\n")
+    with pytest.raises(families.FamilyError, match="reads axes"):
+        families.load(tmp_path / "g.yaml")
+
+
+def test_size_gap_answer_follows_the_numbers_and_reuses_any_matching_run(fams, reg, raw):
+    fam = fams["rq-size-gap"]
+    runs, k = [], 0
+    # English gains 5/4/3 by size, translated 1/2/2.5: the gap 4.0 -> 0.5 shrinks
+    for exp in fam.experiments(reg, "tiny"):
+        model, langs = exp.value("model"), exp.value("intermediate_languages")
+        g = {"tiny-xlmr-s": (5, 1), "tiny-xlmr": (4, 2), "tiny-xlmr-l": (3, 2.5)}[model][langs != ["en"]]
+        for seed, shift in ((1234, 0.0), (7, 1.0)):
+            k += 1
+            runs.append(make_run(raw, exp, seed, flat(40 + g + shift), flat(40), k))
+    found = families.match(fam, reg, runs, raw, "tiny")
+    assert len(found) == 6 and all(len(v) == 2 for v in found.values())   # names do not matter, params do
+    section = analyse(fam, reg, raw, runs)
+    assert "+4.0" in section.answer and "+0.5" in section.answer and "shrinks" in section.answer
+    assert section.missing == [] and section.rows[0][0] == "tiny-xlmr-s"
+    assert section.rows[0][3] == "+5.5 ± 0.7"   # mean and sample std over the two seeds
+    # a planned family experiment that a run already is counts as done; the others get unique names
+    planned = families.plan(fam, reg, raw, "tiny", [1234, 99], found)
+    assert sum(p.done for p in planned) == 6 and all(p.name.startswith("rq-size-gap_") for p in planned if not p.done)
+
+
+def test_size_gap_says_so_when_runs_are_missing(fams, reg, raw):
+    section = analyse(fams["rq-size-gap"], reg, raw, [])
+    assert "Not enough runs" in section.answer and len(section.missing) == 6
+    assert all(row[-1] == "--" for row in section.rows)
+
+
+def test_low_resource_scale_groups_languages_by_resource_level(fams, reg, raw):
+    fam = fams["rq-low-resource-scale"]
+    info = languages.world_languages(raw["tiny"]["world"]["corpus_share"])
+    assert {c: i.resource for c, i in info.items()} == {"en": "high", "qa": "high", "qb": "high", "qc": "mid",
+                                                        "qd": "low", "qe": "low"}
+    runs = []
+    for k, exp in enumerate(fam.experiments(reg, "tiny")):
+        low = {"tiny-xlmr-s": 30, "tiny-xlmr": 40, "tiny-xlmr-l": 50}[exp.value("model")]
+        scores = {l: (60 if info[l].resource == "high" else 55 if info[l].resource == "mid" else low) for l in WORLD}
+        runs.append(make_run(raw, exp, 1234, scores, flat(20), k))
+    section = analyse(fam, reg, raw, runs)
+    assert "30.0 points with tiny-xlmr-s and 10.0 with tiny-xlmr-l" in section.answer and "narrows" in section.answer
+    assert section.rows[0][2:5] == ["60.0", "55.0", "30.0"]
+
+
+def test_single_vs_multi_and_architectures(fams, reg, raw):
+    runs, k = [], 0
+    for name in ("rq-single-vs-multi", "rq-architectures"):
+        for exp in fams[name].experiments(reg, "tiny"):
+            multi = exp.value("intermediate") == "multitask"
+            g = {"tiny-xlmr-s": (1, 3), "tiny-xlmr": (2, 3), "tiny-xlmr-l": (3, 3), "tiny-mbert": (0.5, 1)}[
+                exp.value("model")][multi]
+            k += 1
+            runs.append(make_run(raw, exp, 1234, flat(30 + g), flat(30), k))
+    section = analyse(fams["rq-single-vs-multi"], reg, raw, runs)
+    assert "from +2.0 points with tiny-xlmr-s to +0.0 with tiny-xlmr-l" in section.answer
+    arch = analyse(fams["rq-architectures"], reg, raw, runs)
+    # rq-architectures' tiny-xlmr runs are rq-single-vs-multi's: found once, used by both
+    assert "squad_v1 gains the most with tiny-xlmr (+2.0) and the least with tiny-mbert (+0.5)" in arch.answer
+    assert arch.missing == []
+
+
+def test_gpu_hour_estimate_is_the_schedule_over_the_throughput(raw):
+    p = config.validate(results.apply(raw, {"profile": "paper", "intermediate": "mnli",
+                                            "finetune_targets": ["xnli"], "retrieval_targets": []}))
+    est = cost.estimate(p, with_baseline=True)
+    it, tt = p.group("intermediate_train").for_task("mnli"), p.group("target_train").for_task("xnli")
+    assert est.tokens["intermediate"] == 392_702 * it.epochs * it.max_seq_length
+    assert est.tokens["targets"] == est.tokens["baseline targets"] == 392_702 * tt.epochs * tt.max_seq_length
+    tps, source = cost.throughput("xlm-roberta-large")
+    assert est.gpu_hours == pytest.approx(est.total_tokens / tps / 3600) and "estimate" in source
+    multi = config.validate(results.apply(raw, {"profile": "paper", "intermediate": "multitask"}))
+    cap = multi.group("intermediate_train").multitask_params().examples_cap
+    anli = multi.group("intermediate_train").for_task("anli_plus")
+    assert cost.task_tokens("anli_plus", "anli_plus", anli, cap) == cap * anli.epochs * anli.max_seq_length
+    with pytest.raises(config.ParamsError, match="no throughput for model 'nope'"):
+        cost.throughput("nope")
+
+
+def test_family_dry_run_in_profile_paper_prints_experiments_and_gpu_hours(in_repo, monkeypatch):
+    from typer.testing import CliRunner
+
+    from stages.cli import app
+    monkeypatch.setattr(results, "current_runs", lambda include_grid_file=True: [])
+    monkeypatch.setattr(results, "experiment_names", lambda: [])
+    out = CliRunner().invoke(app, ["grid", "--family", "rq-size-gap", "--profile", "paper", "--dry-run"])
+    assert out.exit_code == 0, out.output
+    assert "4 experiments: 0 done, 4 to run" in out.output and "rq-size-gap_xlm-roberta-large_en-s1234-paper" in out.output
+    assert "estimated GPU-hours to run:" in out.output and "throughput:" in out.output
+    bad = CliRunner().invoke(app, ["grid", "--family", "rq-size", "--dry-run"])
+    assert bad.exit_code != 0 and "rq-size-gap" in str(bad.exception)
+
+
+def test_language_metadata_covers_every_real_language_and_states_its_buckets(tmp_path):
+    real = languages.real_languages()
+    assert set(real) == set(tasks.REAL_LANGUAGES)
+    assert real["sw"].resource == "low" and real["yo"].pretraining == "not in CC-100" and real["de"].resource == "high"
+    assert languages.by_level({"en": 90, "de": 80, "ur": 60, "sw": 40, "yo": 20}, real) == {
+        "high": 80, "mid": 60, "low": 30}
+    text = languages.LANGUAGES_CSV.read_text().replace("sw,Swahili,Niger-Congo,Bantu,Latin,1.6,low",
+                                                       "sw,Swahili,Niger-Congo,Bantu,Latin,1.6,high")
+    (tmp_path / "l.csv").write_text(text)
+    with pytest.raises(ValueError, match="sw says resource 'high' but 1.6 GiB is 'low'"):
+        languages.real_languages(tmp_path / "l.csv")
+
+
+def test_model_param_names_the_profile_model_and_its_settings(raw):
+    p = config.validate(copy.deepcopy(raw))
+    assert p.model == "tiny-xlmr" and p.retrieval_layer() == 2
+    paper = config.validate(results.apply(raw, {"profile": "paper", "model": "mbert"}))
+    assert paper.train_group("target_train").lr == 2e-5 and paper.model_spec().hub.endswith("multilingual-cased")
+    assert len(paper.model_spec().revision) == 40
+    with pytest.raises(config.ParamsError, match="unknown model for profile paper 'tiny-xlmr'.*mt5-small"):
+        config.validate(results.apply(raw, {"profile": "paper", "model": "tiny-xlmr"}))
+    with pytest.raises(config.ParamsError, match="no masked-LM head|has none"):
+        config.validate(results.apply(raw, {"profile": "paper", "model": "mt5-base", "intermediate_mlm": True}))
