@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import json
 import math
 import subprocess
@@ -33,7 +34,7 @@ from pathlib import Path
 
 import yaml
 
-from stages import config, data
+from stages import config, data, tasks
 
 GRID_FILE = Path("reports/grid.json")
 BY_SPLIT = "reports/metrics_by_split.json"
@@ -82,15 +83,44 @@ def md5_json(value) -> str:
     return hashlib.md5(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
 
-def code_deps(lock: dict) -> dict[str, str]:
-    """{path: md5} of the git-tracked code files the stages up to `score` depend on."""
+def _resolve(value, params: dict):
+    """A foreach/matrix list as dvc.yaml writes it: a literal, or "${param}" (dotted keys allowed)."""
+    if isinstance(value, str) and value.startswith("${") and value.endswith("}"):
+        out = params
+        for key in value[2:-1].split("."):
+            out = out[key]
+        return out
+    return value
+
+
+def pipeline_stages(dvc_yaml: dict, params: dict) -> set[str]:
+    """The stage names a dvc.yaml defines with these params, by DVC's naming: `name`,
+    `name@item` (foreach over a list, `name@key` over a dict), `name@a-b` (matrix)."""
+    names = set()
+    for name, stage in (dvc_yaml.get("stages") or {}).items():
+        if "foreach" in stage:
+            names |= {f"{name}@{item}" for item in _resolve(stage["foreach"], params)}
+        elif "matrix" in stage:
+            axes = [_resolve(v, params) for v in stage["matrix"].values()]
+            names |= {f"{name}@{'-'.join(map(str, combo))}" for combo in itertools.product(*axes)}
+        else:
+            names.add(name)
+    return names
+
+
+def code_deps(lock: dict, stage_names: set[str] | None = None) -> dict[str, str]:
+    """{path: md5} of the git-tracked code files the stages up to `score` depend on. dvc.lock keeps
+    the entries of stages that left the pipeline (a target dropped from the lists, a renamed stage),
+    with the md5s of their last run: only the pipeline's own stages (`stage_names`) count. Two
+    stages that ran the same file at different md5s make it "mixed:..." (never a file's md5: stale)."""
     deps = {}
     for name, stage in lock.get("stages", {}).items():
-        if name in REPORT_STAGES:
+        if name in REPORT_STAGES or (stage_names is not None and name not in stage_names):
             continue
         for d in stage.get("deps", []):
             if d["path"].startswith("stages/") and "md5" in d and not d["md5"].endswith(".dir"):
-                deps[d["path"]] = d["md5"]
+                seen = deps.get(d["path"], d["md5"])
+                deps[d["path"]] = seen if seen == d["md5"] else f"mixed:{','.join(sorted({seen, d['md5']}))}"
     return deps
 
 
@@ -119,14 +149,16 @@ class Run:
 
 
 def make_run(kind: str, name: str, commit: str, by_split_text: str | None, lock_text: str | None,
-             params_text: str | None) -> Run | None:
+             params_text: str | None, dvc_yaml_text: str | None = None) -> Run | None:
     """A run from the three files a scored commit (or the workspace) holds; None when one is missing."""
     if by_split_text is None or lock_text is None or params_text is None:
         return None
     stages = yaml.safe_load(lock_text).get("stages", {})
     if "score" not in stages:
         return None
-    deps = code_deps({"stages": stages})
+    params = yaml.safe_load(params_text)
+    names = pipeline_stages(yaml.safe_load(dvc_yaml_text), params) if dvc_yaml_text else None
+    deps = code_deps({"stages": stages}, names)
     provenance = {"source": kind, "name": name, "commit": commit,
                   "score_stage_md5": md5_json(stages["score"]),
                   "metrics_md5": next((o.get("md5") for o in stages["score"].get("outs", [])
@@ -134,13 +166,13 @@ def make_run(kind: str, name: str, commit: str, by_split_text: str | None, lock_
                   "encoder_md5": next((o.get("md5") for o in stages.get("inter@intermediate", {}).get("outs", [])),
                                       None),
                   "code_md5": md5_json(deps)}
-    return Run(kind, name, commit, yaml.safe_load(params_text), json.loads(by_split_text), provenance,
-               stale_files(deps))
+    return Run(kind, name, commit, params, json.loads(by_split_text), provenance, stale_files(deps))
 
 
 def read_run(kind: str, name: str, commit: str) -> Run | None:
     """The run at a commit, or None when the commit has no scored results."""
-    return make_run(kind, name, commit, show(commit, BY_SPLIT), show(commit, "dvc.lock"), show(commit, "params.yaml"))
+    return make_run(kind, name, commit, show(commit, BY_SPLIT), show(commit, "dvc.lock"), show(commit, "params.yaml"),
+                    show(commit, "dvc.yaml"))
 
 
 def collect_runs() -> list[Run]:
@@ -277,7 +309,9 @@ def current_code_md5() -> str | None:
     lock_path = Path("dvc.lock")
     if not lock_path.exists():
         return None
-    deps = code_deps(yaml.safe_load(lock_path.read_text()))
+    names = pipeline_stages(yaml.safe_load(Path("dvc.yaml").read_text()), params_raw()) \
+        if Path("dvc.yaml").exists() else None
+    deps = code_deps(yaml.safe_load(lock_path.read_text()), names)
     return md5_json({p: md5_file(Path(p)) for p in deps if Path(p).is_file()})
 
 
@@ -405,4 +439,5 @@ def workspace_run() -> Run | None:
     def text(path) -> str | None:
         return Path(path).read_text() if Path(path).exists() else None
     commit = git("rev-parse", "HEAD", check=False).strip() or "(no commit)"
-    return make_run("workspace", "workspace", commit, text(BY_SPLIT), text("dvc.lock"), text(config.PARAMS_FILE))
+    return make_run("workspace", "workspace", commit, text(BY_SPLIT), text("dvc.lock"), text(config.PARAMS_FILE),
+                    text("dvc.yaml"))

@@ -36,7 +36,8 @@ def repo(tmp_path_factory):
     dst = tmp_path_factory.mktemp("repo")
     files = run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], ROOT).stdout.split()
     for f in files:
-        if (ROOT / f).is_file() and (not f.startswith(("data/", "models/", "reports/")) or f == "reports/grid.json"):
+        if (ROOT / f).is_file() and (not f.startswith(("data/", "models/", "reports/"))
+                                     or f in ("reports/grid.json", "data/languages.csv")):
             (dst / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / f, dst / f)
     params = yaml.safe_load((dst / "params.yaml").read_text())
@@ -241,3 +242,36 @@ def test_claim_runs_its_experiment_once_and_the_report_has_every_claim(repo):
     assert len(ids) == 257 and [i for i in ids if i not in text] == []
     assert len(pdf.pages) >= 8 and "profile tiny" in text and "These numbers are not the paper" in text
     assert (repo / "reports/figures/gains_heatmap.pdf").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_family_grid_runs_a_bert_and_an_xlmr_ladder_model_and_the_report_answers(repo):
+    """issue 7: `xstilts grid --family` queues exactly the family's experiments (here a trimmed
+    rq-low-resource-scale over two tiny models, one BERT-shaped: each pretrained from scratch, then
+    every head type on XTREME-R), a second call runs nothing, and the report's section answers
+    the question from the runs' numbers."""
+    run("git checkout -q -f main && git checkout -q -- .", repo)
+    fams = yaml.safe_load((repo / "families.yaml").read_text())
+    fams["families"]["rq-low-resource-scale"]["axes"]["model"]["tiny"] = ["tiny-xlmr-s", "tiny-mbert"]
+    (repo / "families.yaml").write_text(yaml.safe_dump(fams, sort_keys=False))
+    run("git commit -qam 'trim rq-low-resource-scale to two models'", repo)
+    first = run(["xstilts", "grid", "--family", "rq-low-resource-scale"], repo)
+    assert "2 experiments: 0 done, 2 to run" in first.stdout, first.stdout
+    answer = next(l for l in first.stdout.splitlines() if l.startswith("answer: "))
+    assert "with tiny-xlmr-s and" in answer and "with tiny-mbert" in answer, first.stdout
+    refs = run("git for-each-ref refs/exps", repo).stdout
+    assert "rq-low-resource-scale_tiny-mbert-s1234" in refs
+    grid = json.loads((repo / "reports/grid.json").read_text())
+    bert = next(r for r in grid["runs"] if r["name"] == "rq-low-resource-scale_tiny-mbert-s1234")
+    assert bert["params"]["model"] == "tiny-mbert" and bert["params"]["benchmark"] == "xtreme_r"
+    scored = bert["by_split"]["dev"]["intermediate"]
+    assert {"xnli", "xcopa", "udpos", "mlqa", "tatoeba", "mewslix"} <= set(scored)  # every head type ran on BERT
+
+    second = run(["xstilts", "grid", "--family", "rq-low-resource-scale"], repo)
+    assert "2 experiments: 2 done, 0 to run" in second.stdout and answer in second.stdout, second.stdout
+    assert run("git for-each-ref refs/exps", repo).stdout == refs
+
+    run(["dvc", "repro", "report"], repo)
+    tex = " ".join((repo / "reports/report.tex").read_text().split())
+    assert "Research questions" in tex and answer[len("answer: "):].split(":")[0] in tex
+    assert (repo / "reports/figures/family_rq-low-resource-scale.pdf").stat().st_size > 1000

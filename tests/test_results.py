@@ -143,3 +143,24 @@ def test_more_seeds_do_not_invalidate_the_runs_made(repo, raw, reg):
     planned = results.plan(reg, ["baseline", "squad"], more, "tiny", more["seeds"], found)
     assert [(p.setting, p.seed, p.done) for p in planned] == [("squad", raw["seed"], True), ("squad", 7, False),
                                                                ("squad", 8, False)]
+
+
+def test_lock_entries_of_stages_no_longer_in_the_pipeline_do_not_count(raw):
+    """dvc.lock keeps the entries of stages that left the pipeline (a target dropped from the lists,
+    a renamed stage) with the code md5s of their last run: they fed nothing this run scored."""
+    dvc_yaml = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    trimmed = {**raw, "finetune_targets": ["xnli"], "retrieval_targets": ["tatoeba"]}
+    names = results.pipeline_stages(dvc_yaml, trimmed)
+    assert {"world", "prepare@xnli", "prepare_retrieval@tatoeba", "inter@baseline", "inter@intermediate",
+            "finetune@intermediate-xnli", "retrieve@baseline-tatoeba", "score", "report"} <= names
+    assert "finetune@intermediate-panx" not in names and "prepare@tatoeba" not in names
+    now = hashlib.md5((ROOT / "stages" / "finetune.py").read_bytes()).hexdigest()
+    lock = {"stages": {
+        "finetune@intermediate-xnli": {"deps": [{"path": "stages/finetune.py", "md5": now}]},
+        "finetune@intermediate-panx": {"deps": [{"path": "stages/finetune.py", "md5": "0" * 32}]},  # dropped
+        "inter@intermediate": {"deps": [{"path": "stages/finetune.py", "md5": now}]}}}
+    assert results.code_deps(lock, names) == {"stages/finetune.py": now}
+    # were panx still in the pipeline, two stages would have run two versions of the file: stale
+    deps = results.code_deps(lock, results.pipeline_stages(dvc_yaml, {**trimmed, "finetune_targets": ["xnli", "panx"]}))
+    assert deps["stages/finetune.py"].startswith("mixed:")
+    assert results.stale_files({str(ROOT / p): m for p, m in deps.items()}) == [str(ROOT / "stages/finetune.py")]
