@@ -34,7 +34,7 @@ def _offline_if_tiny() -> None:
 def check() -> None:
     """Validate params.yaml (names of profile, tasks, targets, languages; unknown keys)."""
     p = config.load()
-    print(f"params.yaml OK: profile={p.profile} benchmark={p.benchmark} intermediate={p.intermediate} "
+    print(f"params.yaml OK: profile={p.profile} model={p.model} benchmark={p.benchmark} intermediate={p.intermediate} "
           f"targets={','.join(p.active_targets)} seed={p.seed}")
 
 
@@ -117,9 +117,7 @@ def _grid(claim_ids: list[str] | None, profile: str | None, jobs: int, wait: boo
     todo = [e for e in planned if not e.done]
     print(f"grid ({profile}, seeds {', '.join(map(str, p.seeds))}): {len(chosen)} claims need "
           f"{len(needed)} settings; {len(planned) - len(todo)} experiments done, {len(todo)} to run")
-    for e in planned:
-        where = f"done: {e.run.source} {e.run.name} @ {e.run.commit[:8]}" if e.done else "to run"
-        print(f"  {e.name:<34} {where}")
+    _print_planned(planned, 34)
     if dry_run and profile == "paper" and todo:
         _print_cost(planned, raw)
     if dry_run:
@@ -134,6 +132,9 @@ def _grid(claim_ids: list[str] | None, profile: str | None, jobs: int, wait: boo
     print(f"collected into {results.GRID_FILE}; `dvc repro report` rebuilds the report")
     evidence = results.evidence(found)
     return [claims.judge(c, evidence, p.seeds, reg.bootstrap) for c in chosen]
+
+
+PROFILE_OPTION = typer.Option(None, "--profile", help="tiny | paper (default: params.yaml's)")
 
 
 CLAIMS_OPTION = typer.Option(None, "--claims", help="comma-separated claim ids (`xstilts claims` lists them); default all")
@@ -160,6 +161,12 @@ def grid(claim_ids: str = CLAIMS_OPTION,
     judged = _grid(ids, profile, jobs, wait, dry_run)
     if judged:
         _print_judgements(judged)
+
+
+def _print_planned(planned: list, width: int) -> None:
+    for e in planned:
+        where = f"done: {e.run.source} {e.run.name} @ {e.run.commit[:8]}" if e.done else "to run"
+        print(f"  {e.name:<{width}} {where}")
 
 
 def _queue_and_wait(todo: list, jobs: int, wait: bool) -> bool:
@@ -220,9 +227,7 @@ def _family_grid(family_id: str, profile: str | None, jobs: int, wait: bool, dry
     todo = [e for e in planned if not e.done]
     print(f"{fam.id} ({profile}, seeds {', '.join(map(str, p.seeds))}): {fam.question}\n"
           f"{len(planned)} experiments: {len(planned) - len(todo)} done, {len(todo)} to run")
-    for e in planned:
-        where = f"done: {e.run.source} {e.run.name} @ {e.run.commit[:8]}" if e.done else "to run"
-        print(f"  {e.name:<56} {where}")
+    _print_planned(planned, 56)
     if dry_run:
         if profile == "paper" and todo:
             _print_cost(planned, raw)
@@ -293,12 +298,10 @@ def collect() -> None:
 
 @app.command("families")
 def families_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-                 profile: str = typer.Option(None, "--profile", help="tiny | paper (default: params.yaml's)")) -> None:
+                 profile: str = PROFILE_OPTION) -> None:
     """List the research-question families (families.yaml): question, analysis, experiments."""
     from stages import claims, families
-    p = config.load()
-    profile = profile or p.profile
-    config.check_name("profile", profile, tasks.PROFILES)
+    profile = _profile_params(profile).profile
     reg = claims.registry()
     fams = families.load()
     rows = [{"id": f.id, "question": f.question, "analysis": f.analysis, "fixed": f.fixed,
@@ -311,14 +314,20 @@ def families_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON 
         print(f"{r['id']:<24} {len(r['experiments']):>2} experiments ({profile}): {axes}\n  {r['question']}")
 
 
-@app.command("models")
-def models_cmd(profile: str = typer.Option(None, "--profile", help="tiny | paper (default: params.yaml's)")) -> None:
-    """List the encoders the `model` param can name in a profile."""
+def _profile_params(profile: str | None) -> config.Params:
+    """params.yaml as the named profile (default: its own) sees it."""
     from stages import results
     p = config.load()
     profile = profile or p.profile
     config.check_name("profile", profile, tasks.PROFILES)
-    q = config.validate(results.apply(results.params_raw(), {"profile": profile}))
+    return config.validate(results.apply(results.params_raw(), {"profile": profile}))
+
+
+@app.command("models")
+def models_cmd(profile: str = PROFILE_OPTION) -> None:
+    """List the encoders the `model` param can name in a profile."""
+    q = _profile_params(profile)
+    profile = q.profile
     vocab = q.group("pretrain").vocab_size or 0
     print(f"{'model':<28} {'arch':<5} {'params (M)':>10} {'retrieval layer':>15}  source")
     for name in q.raw[profile]["models"]:
@@ -331,13 +340,10 @@ def models_cmd(profile: str = typer.Option(None, "--profile", help="tiny | paper
 
 
 @app.command("languages")
-def languages_cmd(profile: str = typer.Option(None, "--profile", help="tiny | paper (default: params.yaml's)")) -> None:
+def languages_cmd(profile: str = PROFILE_OPTION) -> None:
     """List the profile's languages with family, script and resource level (stages/languages.py)."""
-    from stages import languages, results
-    p = config.load()
-    profile = profile or p.profile
-    config.check_name("profile", profile, tasks.PROFILES)
-    q = config.validate(results.apply(results.params_raw(), {"profile": profile}))
+    from stages import languages
+    q = _profile_params(profile)
     print(f"{'code':<5} {'name':<16} {'family':<28} {'script':<14} {'resource':<8} measured on")
     for info in languages.metadata(q).values():
         print(f"{info.code:<5} {info.name:<16} {info.family:<28} {info.script:<14} {info.resource:<8} {info.pretraining}")

@@ -133,21 +133,9 @@ def match(fam: Family, reg, runs: list, raw: dict, profile: str) -> dict[str, di
 
 def plan(fam: Family, reg, raw: dict, profile: str, seeds: list[int], found: dict) -> list:
     from stages import results
-    out = [results.Planned(f"{fam.id}:{exp.label}", seed, overrides(exp, profile, seed),
-                           run=found.get(exp.label, {}).get(seed))
-           for seed in seeds for exp in fam.experiments(reg, profile)]
-    taken = set(results.experiment_names())
-    for p in out:
-        if p.done:
-            p.name = p.run.name
-            continue
-        base = f"{p.setting.replace(':', '_')}-s{p.seed}" + ("" if profile == "tiny" else f"-{profile}")
-        name, k = base, 2
-        while name in taken:
-            name, k = f"{base}-{k}", k + 1
-        p.name = name
-        taken.add(name)
-    return out
+    return results.name_planned([results.Planned(f"{fam.id}:{exp.label}", seed, overrides(exp, profile, seed),
+                                                 run=found.get(exp.label, {}).get(seed))
+                                 for seed in seeds for exp in fam.experiments(reg, profile)], profile)
 
 
 # --- numbers of one run ----------------------------------------------------------------------------
@@ -285,20 +273,28 @@ def _models_by_size(an: Analysis, models: list[str]) -> list[str]:
     return sorted(models, key=an.size)
 
 
+def _gain_gaps(an: Analysis, models: list[str], first, second):
+    """Per model, the paired difference gain(first(model)) - gain(second(model)) over the seeds both
+    experiments have: (row cells, figure points, [(model, mean gap)])."""
+    cells, series, gaps = [], [], []
+    for m in models:
+        a, b = first(m), second(m)
+        g = an.paired(a, b, lambda x, y: gain(x) - gain(y))
+        cells.append((a, b, g))
+        if g:
+            series.append((an.size(m), g.mean, g.std or 0.0))
+            gaps.append((m, g.mean))
+    return cells, series, gaps
+
+
 def size_gap(an: Analysis) -> Section:
     fam = an.fam
     models = _models_by_size(an, fam.values("model", an.profile))
     en, other = fam.values("intermediate_languages", an.profile)
-    rows, series, gaps = [], [], []
-    for m in models:
-        a, b = an.exp(model=m, intermediate_languages=en), an.exp(model=m, intermediate_languages=other)
-        g = an.paired(a, b, lambda x, y: gain(x) - gain(y))
-        base = an.value(a, lambda n: n["baseline"]["avg"])
-        rows.append([m, f"{an.size(m):.1f}", _cell(base), _cell(an.value(a, gain), True),
-                     _cell(an.value(b, gain), True), _cell(g, True)])
-        if g:
-            series.append((an.size(m), g.mean, g.std or 0.0))
-            gaps.append((m, g.mean))
+    cells, series, gaps = _gain_gaps(an, models, lambda m: an.exp(model=m, intermediate_languages=en),
+                                     lambda m: an.exp(model=m, intermediate_languages=other))
+    rows = [[m, f"{an.size(m):.1f}", _cell(an.value(a, lambda n: n["baseline"]["avg"])), _cell(an.value(a, gain), True),
+             _cell(an.value(b, gain), True), _cell(g, True)] for m, (a, b, g) in zip(models, cells)]
     if len(gaps) >= 2:
         (m0, g0), (m1, g1) = gaps[0], gaps[-1]
         answer = (f"From {m0} to {m1}, English intermediate data gains {g0:+.1f} then {g1:+.1f} points more than the same "
@@ -418,15 +414,10 @@ def single_vs_multi(an: Analysis) -> Section:
     single = next((i for i in inters if i not in tasks.MULTITASK), None)
     if multi is None or single is None:
         raise FamilyError(f"family '{fam.id}' needs one single-task and one multitask value of `intermediate`")
-    rows, series, gaps = [], [], []
-    for m in models:
-        a, b = an.exp(model=m, intermediate=single), an.exp(model=m, intermediate=multi)
-        g = an.paired(b, a, lambda x, y: gain(x) - gain(y))
-        rows.append([m, f"{an.size(m):.1f}", _cell(an.value(a, gain), True), _cell(an.value(b, gain), True),
-                     _cell(g, True)])
-        if g:
-            series.append((an.size(m), g.mean, g.std or 0.0))
-            gaps.append((m, g.mean))
+    cells, series, gaps = _gain_gaps(an, models, lambda m: an.exp(model=m, intermediate=multi),
+                                     lambda m: an.exp(model=m, intermediate=single))
+    rows = [[m, f"{an.size(m):.1f}", _cell(an.value(a, gain), True), _cell(an.value(b, gain), True), _cell(g, True)]
+            for m, (b, a, g) in zip(models, cells)]
     if len(gaps) >= 2:
         (m0, g0), (m1, g1) = gaps[0], gaps[-1]
         answer = (f"Multitask minus single-task ({single}) gain goes from {g0:+.1f} points with {m0} to {g1:+.1f} "

@@ -254,11 +254,16 @@ def _log(line: str) -> None:
 def run_queue(jobs: int, names: list[str], poll: float = 10.0, log=_log) -> None:
     """Start the queue's workers and wait until every experiment in `names` has finished."""
     dvc("queue", "start", "-j", str(jobs))
-    t0, last = time.time(), None
+    t0, last, unlisted_polls = time.time(), None, 0
     while True:
         status = queue_status()
-        pending = [n for n in names if status.get(n) in ("Queued", "Running")]
+        # an entry passing from queued to active is briefly in neither list: only Success and
+        # Failed are final, and an entry unlisted for several polls running has vanished
+        pending = [n for n in names if status.get(n) not in ("Success", "Failed")]
         failed = [n for n in names if status.get(n) == "Failed"]
+        unlisted_polls = unlisted_polls + 1 if pending and all(n not in status for n in pending) else 0
+        if unlisted_polls > 6:
+            raise GridError(f"experiments no longer in DVC's queue: {', '.join(pending)} (`dvc queue status`)")
         line = f"{len(names) - len(pending)}/{len(names)} finished ({time.time() - t0:.0f} s)"
         if line.split(" (")[0] != last:
             log(f"grid: {line}")
@@ -404,18 +409,24 @@ def plan(reg, settings: list[str], raw: dict, profile: str, seeds: list[int], fo
         if BASELINE in settings and seed not in found.get(BASELINE, {}) and not any(
                 p.seed == seed for p in out):
             out.append(Planned(BASELINE, seed, reg.overrides(BASELINE, profile, seed)))
+    return name_planned(out, profile)
+
+
+def name_planned(planned: list[Planned], profile: str) -> list[Planned]:
+    """A done experiment keeps its run's name; a new one is `<setting>-s<seed>` (+ `-paper`), made
+    unique against every experiment ref (a family's setting `family:values` becomes `family_values`)."""
     taken = set(experiment_names())
-    for p in out:
+    for p in planned:
         if p.done:
             p.name = p.run.name
             continue
-        base = f"{p.setting}-s{p.seed}" + ("" if profile == "tiny" else f"-{profile}")
+        base = f"{p.setting.replace(':', '_')}-s{p.seed}" + ("" if profile == "tiny" else f"-{profile}")
         name, k = base, 2
         while name in taken:
             name, k = f"{base}-{k}", k + 1
         p.name = name
         taken.add(name)
-    return out
+    return planned
 
 
 def experiment_names() -> list[str]:

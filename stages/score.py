@@ -4,13 +4,13 @@ Both go through stages/xtreme_scorer.py (evaluate.py's rules), on the leaderboar
 pipeline writes: predictions in data/predictions/<arm>/<task>/<split>-<lang>.<suffix>, gold labels
 (written by prepare) in data/labels/<task>/<split>-<lang>.<suffix>.
 
-The stage writes two small git-tracked files (DVC metrics, `cache: false`):
+The stage writes three small git-tracked files (`cache: false`):
   reports/metrics.json  evaluate.py's output for this experiment's arm, on the `eval_split`:
                         all_task (only when every task of the benchmark ran), group scores, and per
                         task {metric: {lang: value}, avg_<metric>, avg_metric}; the same under
                         `baseline` (no intermediate training) and `gain` (arm - baseline); and
-                        `variant`: the settings behind the numbers (intermediate task, MLM,
-                        intermediate languages and size, target training).
+                        `variant`: the settings behind the numbers (model and its encoder parameters,
+                        intermediate task, MLM, intermediate languages and size, target training).
   reports/scores.json   what was scored (per task: split, languages; tasks left out), the command
                         that reproduces each arm's numbers, and where the numbers came from.
   reports/metrics_by_split.json  both arms' evaluate.py output on every split, {split: {arm: ...}}:

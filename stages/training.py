@@ -354,7 +354,7 @@ CURVES = Path("reports/curves")
 
 
 def write_curves(name: str, runs: dict[str, tuple[list[dict], list[dict]]]) -> None:
-    """The training curves `dvc plots show` draws (dvc.yaml, top-level `plots`), small git-tracked CSVs:
+    """The training curves `dvc plots show` draws (dvc.yaml, top-level `plots`), small CSVs (cached DVC outs):
     reports/curves/loss/<name>.csv (step, loss: mean training loss of every log_every steps) and
     reports/curves/dev/<name>.csv (step, dev_score: the early-stopping score at every evaluation),
     with a `run` column (the intermediate task; for fine-tuning the language of a translate-train

@@ -164,3 +164,20 @@ def test_lock_entries_of_stages_no_longer_in_the_pipeline_do_not_count(raw):
     deps = results.code_deps(lock, results.pipeline_stages(dvc_yaml, {**trimmed, "finetune_targets": ["xnli", "panx"]}))
     assert deps["stages/finetune.py"].startswith("mixed:")
     assert results.stale_files({str(ROOT / p): m for p, m in deps.items()}) == [str(ROOT / "stages/finetune.py")]
+
+
+def test_run_queue_waits_through_an_entry_in_transit_and_fails_on_a_vanished_one(monkeypatch):
+    monkeypatch.setattr(results, "dvc", lambda *a, **k: None)
+    monkeypatch.setattr(results.time, "sleep", lambda s: None)
+    # right after `dvc queue start` an entry moving from queued to active is in neither list
+    states = iter([{}, {"a": "Running"}, {"a": "Running"}, {"a": "Success"}])
+    seen = []
+    monkeypatch.setattr(results, "queue_status", lambda: (seen.append(1), next(states))[1])
+    results.run_queue(1, ["a"], log=lambda line: None)
+    assert len(seen) == 4
+    monkeypatch.setattr(results, "queue_status", lambda: {})
+    with pytest.raises(results.GridError, match="no longer in DVC's queue: a"):
+        results.run_queue(1, ["a"], log=lambda line: None)
+    monkeypatch.setattr(results, "queue_status", lambda: {"a": "Failed"})
+    with pytest.raises(results.GridError, match="experiments failed: a"):
+        results.run_queue(1, ["a"], log=lambda line: None)
