@@ -435,6 +435,9 @@ def validate_models(params: Params) -> None:
         for field_name in needed:
             if getattr(spec, field_name) is None:
                 raise ParamsError(f"{params.profile}.models.{key} lacks '{field_name}'")
+        if params.profile == "tiny" and spec.hidden_size % spec.num_heads:
+            raise ParamsError(f"tiny.models.{key}: hidden_size {spec.hidden_size} is not a multiple of "
+                              f"num_heads {spec.num_heads}")
         depth = spec.num_layers if params.profile == "tiny" else None
         if spec.retrieval_layer < 0 or (depth is not None and spec.retrieval_layer > depth):
             raise ParamsError(f"{params.profile}.models.{key}.retrieval_layer {spec.retrieval_layer} is outside "

@@ -59,6 +59,7 @@ def throughput(model: str, path: Path = THROUGHPUT_CSV) -> tuple[float, str]:
 
 
 def task_tokens(name: str, examples_from: str, hp, cap: int | None = None) -> float:
+    """Training tokens of one task: its examples (at most `cap`), choices, epochs, max_seq_length."""
     n = TRAIN_EXAMPLES[examples_from]
     if cap is not None:
         n = min(n, cap)
@@ -70,9 +71,11 @@ def estimate(params: config.Params, with_baseline: bool) -> Estimate:
     it = params.train_group("intermediate_train")
     tokens = {"intermediate": 0.0}
     members = params.intermediate_members
-    cap = it.multitask_params().examples_cap if len(members) > 1 else None
+    # intermediate_size subsamples every task; multitask caps each at K examples (the sampler's)
+    caps = [c for c in (params.intermediate_size, it.multitask_params().examples_cap if len(members) > 1 else None)
+            if c is not None]
     for m in members:
-        tokens["intermediate"] += task_tokens(m, m, it.for_task(m), cap)
+        tokens["intermediate"] += task_tokens(m, m, it.for_task(m), min(caps) if caps else None)
     if params.intermediate_mlm:
         mp = it.mlm_params()
         tokens["intermediate"] += mp.sentences * mp.max_seq_length

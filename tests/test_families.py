@@ -143,6 +143,9 @@ def test_gpu_hour_estimate_is_the_schedule_over_the_throughput(raw):
     cap = multi.group("intermediate_train").multitask_params().examples_cap
     anli = multi.group("intermediate_train").for_task("anli_plus")
     assert cost.task_tokens("anli_plus", "anli_plus", anli, cap) == cap * anli.epochs * anli.max_seq_length
+    small = config.validate(results.apply(raw, {"profile": "paper", "intermediate": "mnli", "intermediate_size": 2000,
+                                                "finetune_targets": ["xnli"], "retrieval_targets": []}))
+    assert cost.estimate(small, with_baseline=False).tokens["intermediate"] == 2000 * it.epochs * it.max_seq_length
     with pytest.raises(config.ParamsError, match="no throughput for model 'nope'"):
         cost.throughput("nope")
 
@@ -182,5 +185,9 @@ def test_model_param_names_the_profile_model_and_its_settings(raw):
     assert len(paper.model_spec().revision) == 40
     with pytest.raises(config.ParamsError, match="unknown model for profile paper 'tiny-xlmr'.*mt5-small"):
         config.validate(results.apply(raw, {"profile": "paper", "model": "tiny-xlmr"}))
+    odd = copy.deepcopy(raw)
+    odd["tiny"]["models"]["tiny-xlmr-l"]["num_heads"] = 5
+    with pytest.raises(config.ParamsError, match="tiny-xlmr-l: hidden_size 192 is not a multiple of num_heads 5"):
+        config.validate(odd)
     with pytest.raises(config.ParamsError, match="no masked-LM head|has none"):
         config.validate(results.apply(raw, {"profile": "paper", "model": "mt5-base", "intermediate_mlm": True}))
