@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import random
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -230,6 +231,11 @@ def registry(path: Path = CLAIMS_FILE) -> Registry:
     if dupes:
         raise ClaimsError(f"claim ids used twice: {dupes}")
     bootstrap = {"resamples": 1000, "confidence": 0.95, "seed": 0, **raw.get("bootstrap", {})}
+    # several seeds always get an interval, so it needs resamples to be drawn from
+    if not isinstance(bootstrap["resamples"], int) or bootstrap["resamples"] < 1:
+        raise ClaimsError(f"bootstrap.resamples must be a positive integer, got {bootstrap['resamples']!r}")
+    if not 0 < bootstrap["confidence"] < 1:
+        raise ClaimsError(f"bootstrap.confidence must lie strictly between 0 and 1, got {bootstrap['confidence']!r}")
     return Registry(claims, settings, defaults, raw["variant_languages"], bootstrap)
 
 
@@ -409,9 +415,7 @@ def measure(rule: dict, settings, evidence: Evidence, seeds: list[int]) -> tuple
     outcome = apply_rule(rule, evidence.view(settings, seeds))
     if len(seeds) < 2:
         return outcome, None
-    singles = [apply_rule(rule, evidence.view(settings, [seed])).value for seed in seeds]
-    mean = sum(singles) / len(singles)
-    return outcome, math.sqrt(sum((v - mean) ** 2 for v in singles) / (len(singles) - 1))
+    return outcome, statistics.stdev(apply_rule(rule, evidence.view(settings, [seed])).value for seed in seeds)
 
 
 def missing_runs(settings, evidence: Evidence, seeds: list[int]) -> tuple[str, ...]:

@@ -73,6 +73,11 @@ def test_bad_entries_are_named(tmp_path):
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(ValueError, match="squad_v3"):
         claims.load(path)
+    raw = yaml.safe_load((ROOT / "claims.yaml").read_text())
+    raw["bootstrap"]["resamples"] = 0  # several seeds would have no interval to draw
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ValueError, match="bootstrap.resamples must be a positive integer, got 0"):
+        claims.load(path)
 
 
 def test_claims_command_lists_them_as_json():
