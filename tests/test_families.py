@@ -112,6 +112,16 @@ def test_low_resource_scale_groups_languages_by_resource_level(fams, reg, raw):
     assert "30.0 points with tiny-xlmr-s and 10.0 with tiny-xlmr-l" in section.answer and "narrows" in section.answer
     assert section.rows[0][2:5] == ["60.0", "55.0", "30.0"]
 
+    # low-resource languages scoring above high-resource ones: no weakness to mitigate, said so
+    runs = []
+    for k, exp in enumerate(fam.experiments(reg, "tiny")):
+        low = {"tiny-xlmr-s": 62, "tiny-xlmr": 66, "tiny-xlmr-l": 70}[exp.value("model")]
+        scores = {l: (60 if info[l].resource == "high" else 55 if info[l].resource == "mid" else low) for l in WORLD}
+        runs.append(make_run(raw, exp, 1234, scores, flat(20), k))
+    section = analyse(fam, reg, raw, runs)
+    assert "-2.0 points with tiny-xlmr-s and -10.0 with tiny-xlmr-l" in section.answer
+    assert "do not transfer worse" in section.answer and "widens" not in section.answer
+
 
 def test_single_vs_multi_and_architectures(fams, reg, raw):
     runs, k = [], 0
