@@ -103,22 +103,21 @@ def test_low_resource_scale_groups_languages_by_resource_level(fams, reg, raw):
     info = languages.world_languages(raw["tiny"]["world"]["corpus_share"])
     assert {c: i.resource for c, i in info.items()} == {"en": "high", "qa": "high", "qb": "high", "qc": "mid",
                                                         "qd": "low", "qe": "low"}
-    runs = []
-    for k, exp in enumerate(fam.experiments(reg, "tiny")):
-        low = {"tiny-xlmr-s": 30, "tiny-xlmr": 40, "tiny-xlmr-l": 50}[exp.value("model")]
-        scores = {l: (60 if info[l].resource == "high" else 55 if info[l].resource == "mid" else low) for l in WORLD}
-        runs.append(make_run(raw, exp, 1234, scores, flat(20), k))
-    section = analyse(fam, reg, raw, runs)
+    def section_with(low_by_model: dict[str, float]):
+        """high-resource languages at 60, mid at 55, low at the model's value"""
+        runs = []
+        for k, exp in enumerate(fam.experiments(reg, "tiny")):
+            low = low_by_model[exp.value("model")]
+            scores = {l: (60 if info[l].resource == "high" else 55 if info[l].resource == "mid" else low)
+                      for l in WORLD}
+            runs.append(make_run(raw, exp, 1234, scores, flat(20), k))
+        return analyse(fam, reg, raw, runs)
+
+    section = section_with({"tiny-xlmr-s": 30, "tiny-xlmr": 40, "tiny-xlmr-l": 50})
     assert "30.0 points with tiny-xlmr-s and 10.0 with tiny-xlmr-l" in section.answer and "narrows" in section.answer
     assert section.rows[0][2:5] == ["60.0", "55.0", "30.0"]
-
     # low-resource languages scoring above high-resource ones: no weakness to mitigate, said so
-    runs = []
-    for k, exp in enumerate(fam.experiments(reg, "tiny")):
-        low = {"tiny-xlmr-s": 62, "tiny-xlmr": 66, "tiny-xlmr-l": 70}[exp.value("model")]
-        scores = {l: (60 if info[l].resource == "high" else 55 if info[l].resource == "mid" else low) for l in WORLD}
-        runs.append(make_run(raw, exp, 1234, scores, flat(20), k))
-    section = analyse(fam, reg, raw, runs)
+    section = section_with({"tiny-xlmr-s": 62, "tiny-xlmr": 66, "tiny-xlmr-l": 70})
     assert "-2.0 points with tiny-xlmr-s and -10.0 with tiny-xlmr-l" in section.answer
     assert "do not transfer worse" in section.answer and "widens" not in section.answer
 
