@@ -395,16 +395,18 @@ def low_resource_scale(an: Analysis) -> Section:
             gaps.append((m, gap.mean))
     if len(gaps) >= 2:
         (m0, g0), (m1, g1) = gaps[0], gaps[-1]
-        if g0 <= 0 or g1 <= 0:
-            # the question presumes low-resource languages transfer worse; where they score as well or
-            # better, "narrows" or "widens" of a gap's size would answer a question nobody asked
-            answer = (f"The high- minus low-resource score gap is {g0:.1f} points with {m0} and {g1:.1f} with {m1}: "
-                      f"low-resource languages do not transfer worse here, so there is no weakness for scale "
-                      f"to mitigate.")
+        said = f"The high- minus low-resource score gap is {g0:.1f} points with {m0} and {g1:.1f} with {m1}: "
+        # the question presumes low-resource languages transfer worse; where they do not, "narrows"
+        # or "widens" of the gap's size would answer a question nobody asked
+        if g0 <= 0 and g1 <= 0:
+            answer = said + "low-resource languages do not transfer worse here, so there is no weakness to mitigate."
+        elif g1 <= 0:
+            answer = said + "scale closes it (the largest model transfers to low-resource languages as well or better)."
+        elif g0 <= 0:
+            answer = said + "the smallest model has no weakness on low-resource languages; the largest has one."
         else:
             verb = {"shrinks": "narrows", "grows": "widens", "barely changes": "barely changes"}[_trend(g0, g1)]
-            answer = (f"The high- minus low-resource score gap is {g0:.1f} points with {m0} and {g1:.1f} with {m1}: "
-                      f"scale {verb} it" + (" (it mitigates the weaker transfer)." if verb == "narrows" else "."))
+            answer = said + f"scale {verb} it" + (" (it mitigates the weaker transfer)." if verb == "narrows" else ".")
     else:
         answer = "Not enough runs yet to compare sizes (two models with both high- and low-resource scores)."
     return Section(fam, an.profile, ["model", "params (M)", "high", "mid", "low", "high minus low",
