@@ -264,6 +264,13 @@ def _trend(first: float, last: float, small: float = 0.5, magnitude: bool = True
     return ("shrinks" if b < a else "grows") if magnitude else ("rises" if b > a else "falls")
 
 
+def _gap_trend(first: float, last: float) -> str:
+    """A gap's change with size, saying so when it changes sign: "shrinks" alone would hide that the
+    other arm wins at the largest size."""
+    said = f"the gap {_trend(first, last)} with size"
+    return said + " and changes sign" if first * last < 0 else said
+
+
 def _names(an: Analysis, models: list[str]) -> list[tuple[float, str]]:
     """x tick positions and labels of a size axis: each model at its parameter count."""
     return [(an.size(m), f"{m}\n{an.size(m):.3g}M") for m in models]
@@ -297,8 +304,8 @@ def size_gap(an: Analysis) -> Section:
              _cell(an.value(b, gain), True), _cell(g, True)] for m, (a, b, g) in zip(models, cells)]
     if len(gaps) >= 2:
         (m0, g0), (m1, g1) = gaps[0], gaps[-1]
-        answer = (f"From {m0} to {m1}, English intermediate data gains {g0:+.1f} then {g1:+.1f} points more than the same "
-                  f"data translated into the target languages: the gap {_trend(g0, g1)} with size.")
+        answer = (f"From {m0} to {m1}, the gain from English intermediate data minus that from the same data translated "
+                  f"into the target languages goes from {g0:+.1f} to {g1:+.1f} points: {_gap_trend(g0, g1)}.")
     else:
         answer = "Not enough runs yet to compare sizes (at least two models need both arms of the gap)."
     return Section(fam, an.profile, ["model", "params (M)", "baseline", "gain, English", "gain, translated",
@@ -363,16 +370,23 @@ def architectures(an: Analysis) -> Section:
                 series[i].append((k, g.mean, g.std or 0.0))
                 per_task[i].append((m, g.mean))
         rows.append(row)
-    parts = []
-    for i, vals in per_task.items():
-        if len(vals) >= 2:
-            hi, lo = max(vals, key=lambda t: t[1]), min(vals, key=lambda t: t[1])
-            parts.append(f"{i} gains the most with {hi[0]} ({hi[1]:+.1f}) and the least with {lo[0]} ({lo[1]:+.1f})")
+    parts = [_spread(i, vals) for i, vals in per_task.items() if len(vals) >= 2]
     answer = ("On XTREME-R, " + "; ".join(parts) + ".") if parts else \
         "Not enough runs yet to compare architectures (each intermediate setting needs two models)."
     return Section(fam, an.profile, ["model", "arch", "params (M)", "baseline"] + [f"gain, {i}" for i in inters],
                    rows, answer, {"kind": "bar", "x_label": "model", "x_ticks": models,
                                   "y_label": "gain over the baseline (points)", "series": series}, an.missing())
+
+
+def _spread(inter: str, vals: list[tuple[str, float]]) -> str:
+    """How one intermediate setting's gain varies over models, worded by sign: "gains the most …
+    (-0.9)" would misread a setting that hurts every model."""
+    hi, lo = max(vals, key=lambda t: t[1]), min(vals, key=lambda t: t[1])
+    if lo[1] > 0:
+        return f"{inter} gains the most with {hi[0]} ({hi[1]:+.1f}) and the least with {lo[0]} ({lo[1]:+.1f})"
+    if hi[1] <= 0:
+        return f"{inter} helps no model: it hurts {hi[0]} the least ({hi[1]:+.1f}) and {lo[0]} the most ({lo[1]:+.1f})"
+    return f"{inter} helps {hi[0]} the most ({hi[1]:+.1f}) and hurts {lo[0]} the most ({lo[1]:+.1f})"
 
 
 def low_resource_scale(an: Analysis) -> Section:
@@ -430,7 +444,7 @@ def single_vs_multi(an: Analysis) -> Section:
     if len(gaps) >= 2:
         (m0, g0), (m1, g1) = gaps[0], gaps[-1]
         answer = (f"Multitask minus single-task ({single}) gain goes from {g0:+.1f} points with {m0} to {g1:+.1f} "
-                  f"with {m1}: the gap {_trend(g0, g1)} with size.")
+                  f"with {m1}: {_gap_trend(g0, g1)}.")
     else:
         answer = "Not enough runs yet to compare sizes (two models with both single- and multi-task runs)."
     return Section(fam, an.profile, ["model", "params (M)", f"gain, {single}", f"gain, {multi}", "multi minus single"],

@@ -136,10 +136,17 @@ def test_single_vs_multi_and_architectures(fams, reg, raw):
             runs.append(make_run(raw, exp, 1234, flat(30 + g), flat(30), k))
     section = analyse(fams["rq-single-vs-multi"], reg, raw, runs)
     assert "from +2.0 points with tiny-xlmr-s to +0.0 with tiny-xlmr-l" in section.answer
+    assert families._gap_trend(4.0, 0.5) == "the gap shrinks with size"
+    assert families._gap_trend(2.0, -1.0) == "the gap shrinks with size and changes sign"
     arch = analyse(fams["rq-architectures"], reg, raw, runs)
     # rq-architectures' tiny-xlmr runs are rq-single-vs-multi's: found once, used by both
     assert "squad_v1 gains the most with tiny-xlmr (+2.0) and the least with tiny-mbert (+0.5)" in arch.answer
     assert arch.missing == []
+    # the answer's words follow the gains' signs: no "gains the most" for a setting that hurts
+    assert families._spread("multitask", [("a", -0.9), ("b", -3.8)]) == \
+        "multitask helps no model: it hurts a the least (-0.9) and b the most (-3.8)"
+    assert families._spread("squad_v1", [("a", 1.0), ("b", -1.1)]) == \
+        "squad_v1 helps a the most (+1.0) and hurts b the most (-1.1)"
 
 
 def test_gpu_hour_estimate_is_the_schedule_over_the_throughput(raw):
