@@ -123,6 +123,8 @@ def test_low_resource_scale_groups_languages_by_resource_level(fams, reg, raw):
     assert "do not transfer worse" in section.answer and "widens" not in section.answer
     section = section_with({"tiny-xlmr-s": 50, "tiny-xlmr": 60, "tiny-xlmr-l": 65})
     assert "10.0 points with tiny-xlmr-s and -5.0 with tiny-xlmr-l: scale closes it" in section.answer
+    section = section_with({"tiny-xlmr-s": 62, "tiny-xlmr": 58, "tiny-xlmr-l": 50})
+    assert "-2.0 points with tiny-xlmr-s and 10.0 with tiny-xlmr-l: the smallest model has no weakness" in section.answer
 
 
 def test_single_vs_multi_and_architectures(fams, reg, raw):
