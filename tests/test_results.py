@@ -181,3 +181,12 @@ def test_run_queue_waits_through_an_entry_in_transit_and_fails_on_a_vanished_one
     monkeypatch.setattr(results, "queue_status", lambda: {"a": "Failed"})
     with pytest.raises(results.GridError, match="experiments failed: a"):
         results.run_queue(1, ["a"], log=lambda line: None)
+
+    # the wall time counts a `dvc queue start` that runs the whole queue before it returns
+    clock = [0.0]
+    monkeypatch.setattr(results.time, "time", lambda: clock[0])
+    monkeypatch.setattr(results, "dvc", lambda *a, **k: clock.__setitem__(0, 2640.0))
+    monkeypatch.setattr(results, "queue_status", lambda: {"a": "Success"})
+    lines = []
+    results.run_queue(1, ["a"], log=lines.append)
+    assert lines == ["grid: 1/1 finished (2640 s)"]
