@@ -90,6 +90,10 @@ def test_report_pdf_holds_every_claim_and_the_collected_numbers(workspace):
     assert "Research questions" in text and "scale narrows it" in " ".join(text.split())
     assert tex.count("\\subsection{\\texttt{rq-") == 5 and "Not enough runs yet" in tex
     assert "rq-low-resource-scale:tiny-xlmr-s@1234" in tex  # the family's runs are in the provenance table
+    # one seed: each section with runs says its cells carry no spread; those without say nothing of seeds
+    secs = [" ".join(sec.split()) for sec in tex.split("\\subsection{")[1:]]
+    said = [("One seed per cell, so no spread is shown" in sec, "Runs (provenance table)" in sec) for sec in secs]
+    assert all(a == b for a, b in said) and (True, True) in said and (False, False) in said
     judged = {j.claim.id: j for j in report.judgements(claims.registry(), report.Grid(
         claims.registry(), results.match(claims.registry(), results.read_grid(), results.params_raw(), "tiny")[0],
         [1234]).evidence, [1234])}
