@@ -319,7 +319,8 @@ def data_size_diversity(an: Analysis) -> Section:
     fam = an.fam
     sizes = fam.values("intermediate_size", an.profile)
     sets = fam.values("intermediate_languages", an.profile)
-    names = [f"{len(s)} lang." if isinstance(s, list) else str(s) for s in sets]
+    names = [("English-only" if s == ["en"] else f"{len(s)}-language") if isinstance(s, list) else str(s)
+             for s in sets]
     rows, series = [], {n: [] for n in names}
     for i, size in enumerate(sizes):
         row = [_label(size)]

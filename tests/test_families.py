@@ -98,6 +98,26 @@ def test_size_gap_says_so_when_runs_are_missing(fams, reg, raw):
     assert all(row[-1] == "--" for row in section.rows)
 
 
+def test_data_size_diversity_tabulates_sizes_by_language_set_and_answers(fams, reg, raw):
+    fam = fams["rq-data-size-diversity"]
+    # gains by intermediate_size (null = all) and by language set: English only, 4, 6 languages;
+    # the low-resource languages (qd, qe) gain 1 point less than the rest
+    gains = {250: (1, 0.5, 0), 1000: (2, 1, 0.5), None: (3, 4, 1)}
+    runs = []
+    for k, exp in enumerate(fam.experiments(reg, "tiny")):
+        langs = exp.value("intermediate_languages")
+        g = gains[exp.value("intermediate_size")][[["en"], 4, 6].index(langs if langs == ["en"] else len(langs))]
+        inter = {l: 30 + g - (1 if l in ("qd", "qe") else 0) for l in WORLD}
+        runs.append(make_run(raw, exp, 1234, inter, flat(30), k))
+    section = analyse(fam, reg, raw, runs)
+    assert section.header[1:5] == ["English-only: gain", "English-only: low-res. gain", "4-language: gain",
+                                   "4-language: low-res. gain"]
+    assert [row[0] for row in section.rows] == ["250", "1000", "all"]
+    assert section.rows[2][3:5] == ["+3.7", "+3.0"] and section.missing == []   # English is in the average
+    assert section.answer == ("With all examples, the 4-language data gains the most, +3.7 points (low-resource "
+                              "languages +3.0); with English-only data the gain rises from +0.7 to +2.7 as the data grows.")
+
+
 def test_low_resource_scale_groups_languages_by_resource_level(fams, reg, raw):
     fam = fams["rq-low-resource-scale"]
     info = languages.world_languages(raw["tiny"]["world"]["corpus_share"])
