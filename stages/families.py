@@ -343,7 +343,7 @@ def data_size_diversity(an: Analysis) -> Section:
         first, last = next(g for g in english if g), [g for g in english if g][-1]
         low = "" if best[2] is None else f" (low-resource languages {best[2].mean:+.1f})"
         answer = (f"With {_label(largest)} examples, the {best[0]} data gains the most, {best[1].mean:+.1f} points{low}; "
-                  f"with English-only data the gain {_trend(first.mean, last.mean, magnitude=False)} from "
+                  f"with {names[0]} data the gain {_trend(first.mean, last.mean, magnitude=False)} from "
                   f"{first.mean:+.1f} to {last.mean:+.1f} as the data grows.")
     else:
         answer = "Not enough runs yet to compare data sizes and language sets."
