@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from stages import claims
+from xstilts.research import claims, judge
 
 # claims.md §A: id -> paper value
 FINAL = {"squad-gain": 8.2, "mnli-gain": 7.5, "hellaswag-gain": 7.0, "multitask-best": 8.7,
@@ -85,7 +85,7 @@ def test_claims_command_lists_them_as_json():
 
     from typer.testing import CliRunner
 
-    from stages.cli import app
+    from xstilts.cli import app
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
@@ -117,7 +117,7 @@ def _numbers(per_target: dict, splits=("dev", "test")) -> dict:
 def _evidence(settings: dict[str, dict[int, dict]]):
     prov = {s: {seed: {"source": "test", "name": f"{s}-{seed}", "commit": "0" * 40, "score_stage_md5": "x",
                        "arm": "intermediate"} for seed in by_seed} for s, by_seed in settings.items()}
-    return claims.Evidence({s: {seed: _numbers(v) for seed, v in by_seed.items()} for s, by_seed in settings.items()},
+    return judge.Evidence({s: {seed: _numbers(v) for seed, v in by_seed.items()} for s, by_seed in settings.items()},
                            prov)
 
 
@@ -131,14 +131,14 @@ def test_gain_claim_is_the_mean_gain_over_the_nine_targets(reg):
     base = {t: 50.0 for t in XTREME}
     ev = _evidence({"baseline": {1: base}, "squad": {1: {t: 50.0 + 8.2 * 9 / 2 if t in ("xnli", "udpos") else 50.0
                                                           for t in XTREME}}})
-    j = claims.judge(squad, ev, [1], reg.bootstrap)
+    j = judge.judge(squad, ev, [1], reg.bootstrap)
     assert j.value == pytest.approx(8.2) and j.verdict == "reproduced" and j.delta == pytest.approx(0.0)
     ev = _evidence({"baseline": {1: base}, "squad": {1: {t: 51.0 for t in XTREME}}})
-    j = claims.judge(squad, ev, [1], reg.bootstrap)
+    j = judge.judge(squad, ev, [1], reg.bootstrap)
     assert j.value == pytest.approx(1.0) and j.verdict == "same sign"
     ev = _evidence({"baseline": {1: base}, "squad": {1: {t: 49.0 for t in XTREME}}})
-    assert claims.judge(squad, ev, [1], reg.bootstrap).verdict == "not reproduced"
-    assert claims.judge(squad, _evidence({"baseline": {1: base}}), [1], reg.bootstrap).verdict == "not run"
+    assert judge.judge(squad, ev, [1], reg.bootstrap).verdict == "not reproduced"
+    assert judge.judge(squad, _evidence({"baseline": {1: base}}), [1], reg.bootstrap).verdict == "not run"
 
 
 def test_seeds_give_std_and_a_paired_bootstrap_interval(reg):
@@ -146,28 +146,28 @@ def test_seeds_give_std_and_a_paired_bootstrap_interval(reg):
     # gains 7.8, 8.2, 8.6 at the three seeds: mean 8.2, std 0.4; the interval stays inside 8.2 ± 1
     ev = _evidence({"baseline": {s: {t: 40.0 + s for t in XTREME} for s in (1, 2, 3)},
                     "squad": {s: {t: 40.0 + s + g for t in XTREME} for s, g in ((1, 7.8), (2, 8.2), (3, 8.6))}})
-    j = claims.judge(squad, ev, [1, 2, 3], reg.bootstrap)
+    j = judge.judge(squad, ev, [1, 2, 3], reg.bootstrap)
     assert j.value == pytest.approx(8.2) and j.std == pytest.approx(0.4)
     assert 7.8 - 1e-9 <= j.interval[0] < 8.2 < j.interval[1] <= 8.6 + 1e-9 and j.verdict == "reproduced"
     # the baseline moves with the seed, the gain does not: pairing keeps the interval at zero width
     ev = _evidence({"baseline": {s: {t: 40.0 + 10 * s for t in XTREME} for s in (1, 2, 3)},
                     "squad": {s: {t: 48.2 + 10 * s for t in XTREME} for s in (1, 2, 3)}})
-    j = claims.judge(squad, ev, [1, 2, 3], reg.bootstrap)
+    j = judge.judge(squad, ev, [1, 2, 3], reg.bootstrap)
     assert j.interval == pytest.approx((8.2, 8.2)) and j.std == pytest.approx(0.0)
     # gains 6.5 and 9.9: the mean (8.2) is in the band, the interval is not: inconclusive
     ev = _evidence({"baseline": {s: {t: 40.0 for t in XTREME} for s in (1, 2)},
                     "squad": {1: {t: 46.5 for t in XTREME}, 2: {t: 49.9 for t in XTREME}}})
-    j = claims.judge(squad, ev, [1, 2], reg.bootstrap)
+    j = judge.judge(squad, ev, [1, 2], reg.bootstrap)
     assert j.value == pytest.approx(8.2) and j.verdict == "inconclusive"
 
 
 def test_number_verdicts():
-    assert claims.number_verdict(8.2, 1.0, 7.5, 8.9, True) == "reproduced"
-    assert claims.number_verdict(8.2, 1.0, 6.0, 7.5, True) == "inconclusive"
-    assert claims.number_verdict(8.2, 1.0, 0.5, 3.0, True) == "same sign"
-    assert claims.number_verdict(8.2, 1.0, -0.5, 3.0, True) == "not reproduced"
-    assert claims.number_verdict(67.2, 1.0, 30.0, 30.0, False) == "not reproduced"  # absolute: no "same sign"
-    assert claims.number_verdict(-1.4, 1.0, -0.1, -0.1, True) == "same sign"
+    assert judge.number_verdict(8.2, 1.0, 7.5, 8.9, True) == "reproduced"
+    assert judge.number_verdict(8.2, 1.0, 6.0, 7.5, True) == "inconclusive"
+    assert judge.number_verdict(8.2, 1.0, 0.5, 3.0, True) == "same sign"
+    assert judge.number_verdict(8.2, 1.0, -0.5, 3.0, True) == "not reproduced"
+    assert judge.number_verdict(67.2, 1.0, 30.0, 30.0, False) == "not reproduced"  # absolute: no "same sign"
+    assert judge.number_verdict(-1.4, 1.0, -0.1, -0.1, True) == "same sign"
 
 
 def test_statement_claims_count_settings(reg):
@@ -180,10 +180,10 @@ def test_statement_claims_count_settings(reg):
         gain = {"bucc2018": 16.0, "tatoeba": 15.0} if s not in ("ccg", "cosmosqa") else \
             ({"bucc2018": 15.0, "tatoeba": 14.9} if s == "cosmosqa" else {})
         settings[s] = {1: {**base, **gain}}
-    j = claims.judge(dramatic, _evidence(settings), [1], reg.bootstrap)
+    j = judge.judge(dramatic, _evidence(settings), [1], reg.bootstrap)
     assert j.value == 7 and j.verdict == "supported" and set(j.detail["settings"]) == set(nine) - {"ccg", "cosmosqa"}
     settings["qqp"] = {1: base}
-    assert claims.judge(dramatic, _evidence(settings), [1], reg.bootstrap).verdict == "not supported"
+    assert judge.judge(dramatic, _evidence(settings), [1], reg.bootstrap).verdict == "not supported"
 
 
 def test_best_setting_and_best_per_target_pick_as_the_paper(reg):
@@ -195,10 +195,10 @@ def test_best_setting_and_best_per_target_pick_as_the_paper(reg):
         settings[s] = {1: {t: ({"dev": 70.0, "test": 30.0} if (s == "squad" and t == "xnli")
                                else {"dev": 50.0 + i, "test": 40.0 + i}) for t in XTREME}}
     ev = _evidence(settings)
-    best = claims.judge(reg.by_id(["multitask-best"])[0], ev, [1], reg.bootstrap)
+    best = judge.judge(reg.by_id(["multitask-best"])[0], ev, [1], reg.bootstrap)
     assert best.value == pytest.approx(9.0) and best.detail["runner_up"] == "commonsenseqa"
     assert best.verdict == "reproduced"  # the best, and +9.0 is within 8.7 ± 1
-    per_task = claims.judge(reg.by_id(["xtreme-best-per-task"])[0], ev, [1], reg.bootstrap)
+    per_task = judge.judge(reg.by_id(["xtreme-best-per-task"])[0], ev, [1], reg.bootstrap)
     assert per_task.detail["picked"]["xnli"] == "squad" and per_task.detail["picked"]["udpos"] == "multitask"
     assert per_task.value == pytest.approx((8 * 8.0 + (30.0 - 40.0)) / 9)
 
@@ -214,7 +214,7 @@ def test_beats_variant_pairs_each_task_with_its_variant(reg):
     for i, (s, v) in enumerate(c.rule["pairs"].items()):
         settings[s] = {1: {x: 52.0 for x in XTREME}}
         settings[v] = {1: {x: 51.0 if i < 5 else 53.0 for x in XTREME}}
-    j = claims.judge(c, _evidence(settings), [1], reg.bootstrap)
+    j = judge.judge(c, _evidence(settings), [1], reg.bootstrap)
     assert j.value == 5 and j.verdict == "supported"
 
 
@@ -223,5 +223,5 @@ def test_every_registered_claim_can_be_judged(reg):
     settings = {s: {1: {t: 50.0 + len(s) % 7 for t in XTREME}} for s in reg.settings}
     ev = _evidence(settings)
     for c in reg.claims:
-        j = claims.judge(c, ev, [1], reg.bootstrap)
+        j = judge.judge(c, ev, [1], reg.bootstrap)
         assert j.verdict in claims.VERDICTS_NUMBER + claims.VERDICTS_STATEMENT, c.id

@@ -4,15 +4,16 @@ Nobody here can reach the Hub, so every source format in the registry (stages/ta
 fixture: a parquet file with the real columns and `datasets.Features` (ClassLabel names in the
 source's own order, struct-of-lists vs list-of-structs, int32 vs int64, the real placeholders of
 unlabeled rows), written where a local mirror keeps it (<repo>/<config>/<split>-00000-of-00001.parquet
-with the config name the registry resolves for the language), loaded by `data.load_source` and
-normalized by `data.normalize` as profile paper would. Schemas: datasets.md and the schema report.
+with the config name the registry resolves for the language), loaded by `sources.load_source` and
+normalized by `normalize.normalize` as profile paper would. Schemas: datasets.md and the schema report.
 """
 import datasets
 import pytest
 from datasets import ClassLabel, Features, List, Sequence, Value
 
 from conftest import ROOT
-from stages import data, prepare, tasks
+from xstilts.core import io, paths, tasks
+from xstilts.data import normalize, prepare, prepared, sources
 
 S = Value("string")
 I32 = Value("int32")
@@ -29,13 +30,13 @@ def load(tmp_path, task, source, lang, rows, features):
     normalize it. Returns (canonical rows, dropped counts)."""
     task = tasks.TASKS[task] if isinstance(task, str) else task
     features = Features(features)
-    config = data.config_name(source, lang, "paper")
+    config = sources.config_name(source, lang, "paper")
     path = tmp_path / source.repo / config / f"{source.split}-00000-of-00001.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     datasets.Dataset.from_list(rows, features=features).to_parquet(str(path))
-    ds = data.load_source(source.repo, config, source.split, local_hub=tmp_path)
+    ds = sources.load_source(source.repo, config, source.split, local_hub=tmp_path)
     assert ds.features == features  # the round trip kept the real types (ClassLabel, int32, nesting)
-    return data.normalize(task, source, ds, lang, "paper")
+    return normalize.normalize(task, source, ds, lang, "paper")
 
 
 def src(task, part, lang=None, i=0):
@@ -69,7 +70,7 @@ def test_every_registry_source_has_a_normalizer_and_a_fixture():
         if s.repo == tasks.CCGBANK:
             assert s.format == "ccg", (t.name, s)
         else:
-            assert s.format in data.NORMALIZERS or s.format in data.POOLED_FORMATS, (t.name, s)
+            assert s.format in normalize.NORMALIZERS or s.format in normalize.POOLED_FORMATS, (t.name, s)
         assert s.format in COVERED_FORMATS, f"{t.name}: {s.label} has format '{s.format}' with no fixture test"
 
 
@@ -79,22 +80,22 @@ def test_every_official_language_resolves_to_a_config():
             for split in t.eval:
                 s = t.eval_source(split, lang, "paper")
                 if s is not None:
-                    name = data.config_name(s, lang, "paper")
+                    name = sources.config_name(s, lang, "paper")
                     assert "{" not in name and name, (t.name, split, lang)
     # spot checks against the Hub's real config names
-    assert data.config_name(src("udpos", "test", "de"), "de", "paper") == "udpos.German"
-    assert data.config_name(src("udpos", "test", "lt"), "lt", "paper") == "lt"  # izhx/xtreme-r-udpos
+    assert sources.config_name(src("udpos", "test", "de"), "de", "paper") == "udpos.German"
+    assert sources.config_name(src("udpos", "test", "lt"), "lt", "paper") == "lt"  # izhx/xtreme-r-udpos
     assert src("udpos", "test", "lt").repo == "izhx/xtreme-r-udpos"
     assert src("udpos", "dev", "kk") is None  # Kazakh has no validation split
-    assert data.config_name(src("tatoeba", "test", "fa"), "fa", "paper") == "tatoeba.pes"
-    assert data.config_name(src("tatoeba", "test", "zh"), "zh", "paper") == "tatoeba.cmn"
-    assert data.config_name(src("tatoeba", "test", "az"), "az", "paper") == "aze-eng"
-    assert data.config_name(src("mlqa", "test", "de"), "de", "paper") == "MLQA.de.de"
-    assert data.config_name(src("xquad", "test", "ro"), "ro", "paper") == "xquad.ro"
-    assert data.config_name(src("bucc2018", "test", "zh"), "zh", "paper") == "zh-en"
-    assert data.config_name(src("panx", "test", "qu"), "qu", "paper") == "qu"
+    assert sources.config_name(src("tatoeba", "test", "fa"), "fa", "paper") == "tatoeba.pes"
+    assert sources.config_name(src("tatoeba", "test", "zh"), "zh", "paper") == "tatoeba.cmn"
+    assert sources.config_name(src("tatoeba", "test", "az"), "az", "paper") == "aze-eng"
+    assert sources.config_name(src("mlqa", "test", "de"), "de", "paper") == "MLQA.de.de"
+    assert sources.config_name(src("xquad", "test", "ro"), "ro", "paper") == "xquad.ro"
+    assert sources.config_name(src("bucc2018", "test", "zh"), "zh", "paper") == "zh-en"
+    assert sources.config_name(src("panx", "test", "qu"), "qu", "paper") == "qu"
     assert src("panx", "test", "qu").repo == "unimelb-nlp/wikiann"
-    assert data.config_name(src("panx", "test", "de"), "de", "paper") == "PAN-X.de"
+    assert sources.config_name(src("panx", "test", "de"), "de", "paper") == "PAN-X.de"
 
 
 # --- classification --------------------------------------------------------------------------------
@@ -173,7 +174,7 @@ def test_google_xtreme_xnli_string_labels_and_language_filter(tmp_path):
 
 def test_unknown_label_name_is_an_error(tmp_path):
     f = {"premise": S, "hypothesis": S, "label": ClassLabel(names=["entailment", "not_entailment"])}
-    with pytest.raises(data.DataSourceError, match="not_entailment"):
+    with pytest.raises(sources.DataSourceError, match="not_entailment"):
         load(tmp_path, "mnli", src("mnli", "train"), "en", [{"premise": "a", "hypothesis": "b", "label": 1}], f)
 
 
@@ -490,8 +491,8 @@ def test_xquad_r_lareqa_pool_and_relevant_in_every_language(tmp_path):
     by_lang = {}
     for lang in ("en", "de"):
         source = src("lareqa", "test", lang)
-        assert source.format in data.POOLED_FORMATS and source.split == "validation"
-        config = data.config_name(source, lang, "paper")
+        assert source.format in normalize.POOLED_FORMATS and source.split == "validation"
+        config = sources.config_name(source, lang, "paper")
         assert config == lang
         text, start = answers[lang]
         assert contexts[lang][start:start + len(text)] == text
@@ -503,8 +504,8 @@ def test_xquad_r_lareqa_pool_and_relevant_in_every_language(tmp_path):
             {"id": "q2", "context": contexts[lang], "question": f"who sleeps? ({lang})",
              "answers": {"text": [contexts[lang][:7]], "answer_start": [0]}}],
             features=Features(f)).to_parquet(str(path))
-        by_lang[lang] = data.load_source(source.repo, config, source.split, local_hub=tmp_path)
-    queries, pool = data.POOLED_FORMATS["xquad_r"](by_lang)
+        by_lang[lang] = sources.load_source(source.repo, config, source.split, local_hub=tmp_path)
+    queries, pool = normalize.POOLED_FORMATS["xquad_r"](by_lang)
     assert [(c["id"], c["text"]) for c in pool] == [
         ("en-0-0", "The cat sleeps."), ("en-0-1", "The dog barks loudly."), ("en-0-2", "Birds sing."),
         ("de-0-0", "Die Katze schläft."), ("de-0-1", "Der Hund bellt laut."), ("de-0-2", "Vögel singen.")]
@@ -582,25 +583,25 @@ def write_ccgbank(root, sections):
 
 def test_ccgbank_auto_sections_split(tmp_path):
     write_ccgbank(tmp_path, [0, 18, 19, 21, 22, 24])
-    train = data.load_ccgbank(tmp_path, "train")
+    train = sources.load_ccgbank(tmp_path, "train")
     assert [r["id"] for r in train] == ["wsj_0001.1", "wsj_0001.2", "wsj_1801.1", "wsj_1801.2"]
     assert train[0] == {"id": "wsj_0001.1", "tokens": ["Pierre0", "Vinken", "is", "chairman"],
                         "tags": ["N/N", "N", "(S[dcl]\\NP)/NP", "NP"]}
     assert train[1] == {"id": "wsj_0001.2", "tokens": ["It", "rained", "."], "tags": ["NP", "S[dcl]\\NP", "."]}
-    assert [r["tokens"][0] for r in data.load_ccgbank(tmp_path, "dev")] == ["Pierre19", "It", "Pierre21", "It"]
-    assert [r["id"] for r in data.load_ccgbank(str(tmp_path), "test")] == [
+    assert [r["tokens"][0] for r in sources.load_ccgbank(tmp_path, "dev")] == ["Pierre19", "It", "Pierre21", "It"]
+    assert [r["id"] for r in sources.load_ccgbank(str(tmp_path), "test")] == [
         "wsj_2201.1", "wsj_2201.2", "wsj_2401.1", "wsj_2401.2"]
     assert tasks.TASKS["ccg"].train[0].repo == tasks.CCGBANK
 
 
 def test_ccgbank_missing_path_or_auto_is_actionable(tmp_path):
-    with pytest.raises(data.DataSourceError, match="LDC2005T13.*ccgbank"):
-        data.load_ccgbank(None, "train")
-    with pytest.raises(data.DataSourceError, match="has no data/AUTO"):
-        data.load_ccgbank(tmp_path, "train")
+    with pytest.raises(sources.DataSourceError, match="LDC2005T13.*ccgbank"):
+        sources.load_ccgbank(None, "train")
+    with pytest.raises(sources.DataSourceError, match="has no data/AUTO"):
+        sources.load_ccgbank(tmp_path, "train")
     write_ccgbank(tmp_path, [0])
-    with pytest.raises(data.DataSourceError, match="no CCG derivations.*19-21"):
-        data.load_ccgbank(tmp_path, "dev")
+    with pytest.raises(sources.DataSourceError, match="no CCG derivations.*19-21"):
+        sources.load_ccgbank(tmp_path, "dev")
 
 
 # --- mixing and loading errors -------------------------------------------------------------------------
@@ -618,8 +619,8 @@ def test_interleave_is_proportional_and_deterministic():
 
 
 def test_missing_local_file_is_actionable(tmp_path):
-    with pytest.raises(data.DataSourceError, match="google/xquad config 'xquad.de' split 'validation'"):
-        data.load_source("google/xquad", "xquad.de", "validation", local_hub=tmp_path)
+    with pytest.raises(sources.DataSourceError, match="google/xquad config 'xquad.de' split 'validation'"):
+        sources.load_source("google/xquad", "xquad.de", "validation", local_hub=tmp_path)
 
 
 def _parquet(path, rows):
@@ -635,25 +636,26 @@ def test_local_mirror_reads_the_layouts_hub_repos_use(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     # the parquet export (refs/convert/parquet): <config>/<split>/0000.parquet
     _parquet(tmp_path / "allenai/cosmos_qa/default/validation/0000.parquet", [{"id": "a"}])
-    assert data.load_source("allenai/cosmos_qa", "default", "validation", local_hub=tmp_path)["id"] == ["a"]
+    assert sources.load_source("allenai/cosmos_qa", "default", "validation", local_hub=tmp_path)["id"] == ["a"]
     # a default config's data/<split>-*.parquet (Rowan/hellaswag, tau/commonsense_qa)
     _parquet(tmp_path / "Rowan/hellaswag/data/train-00000-of-00001.parquet", [{"id": "b"}])
-    assert data.load_source("Rowan/hellaswag", "default", "train", local_hub=tmp_path)["id"] == ["b"]
+    assert sources.load_source("Rowan/hellaswag", "default", "train", local_hub=tmp_path)["id"] == ["b"]
     # anything else: the configs of the repo's dataset card (izhx/xtreme-r-udpos: <lang>/test.parquet)
     repo = tmp_path / "izhx/xtreme-r-udpos"
     _parquet(repo / "lt/test.parquet", [{"id": "c"}])
     (repo / "README.md").write_text("---\nconfigs:\n- config_name: lt\n  data_files:\n  - split: test\n"
                                     "    path: lt/test.parquet\n---\n")
-    assert data.load_source("izhx/xtreme-r-udpos", "lt", "test", local_hub=tmp_path)["id"] == ["c"]
-    with pytest.raises(data.DataSourceError, match="config 'pl'"):
-        data.load_source("izhx/xtreme-r-udpos", "pl", "test", local_hub=tmp_path)
+    assert sources.load_source("izhx/xtreme-r-udpos", "lt", "test", local_hub=tmp_path)["id"] == ["c"]
+    with pytest.raises(sources.DataSourceError, match="config 'pl'"):
+        sources.load_source("izhx/xtreme-r-udpos", "pl", "test", local_hub=tmp_path)
 
 
 def test_published_translate_train_sets_load_per_language(tmp_path):
     """XNLI's own translation of MNLI's train (facebook/xnli <lang> train), for target translate-train."""
     import yaml
 
-    from stages import config, translate
+    from xstilts.core import config
+    from xstilts.data import translate
 
     raw = yaml.safe_load(open(ROOT / "params.yaml"))
     raw["profile"] = "paper"
@@ -672,8 +674,8 @@ def test_published_translate_train_sets_load_per_language(tmp_path):
 def test_offline_hub_load_is_actionable(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    with pytest.raises(data.DataSourceError) as e:
-        data.load_source("google/xquad", "xquad.de", "validation", local_hub=None, revision="main")
+    with pytest.raises(sources.DataSourceError) as e:
+        sources.load_source("google/xquad", "xquad.de", "validation", local_hub=None, revision="main")
     msg = str(e.value)
     assert "google/xquad" in msg and "xquad.de" in msg and "revision 'main'" in msg
     assert "huggingface-cli download" in msg and "local_hub" in msg
@@ -682,7 +684,7 @@ def test_offline_hub_load_is_actionable(monkeypatch):
 def test_atomic_dir_leaves_nothing_on_failure(tmp_path):
     out = tmp_path / "out"
     with pytest.raises(RuntimeError):
-        with data.atomic_dir(out) as tmp:
+        with io.atomic_dir(out) as tmp:
             (tmp / "half.txt").write_text("x")
             raise RuntimeError("interrupted")
     assert not out.exists() and list(tmp_path.iterdir()) == []
@@ -692,7 +694,7 @@ def test_mlm_corpus_samples_languages_by_size_to_the_alpha(tmp_path):
     """Profile paper's MLM corpus: Wikipedia dumps per XTREME language, p(l) ~ n_l^alpha."""
     import yaml
 
-    from stages import config
+    from xstilts.core import config
 
     raw = yaml.safe_load(open(ROOT / "params.yaml"))
     raw["profile"] = "paper"

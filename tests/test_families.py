@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from stages import claims, config, cost, families, languages, results, tasks
+from xstilts.core import config, tasks
+from xstilts.research import answers, claims, cost, families, judge, languages, results
 
 WORLD = ["en", "qa", "qb", "qc", "qd", "qe"]
 
@@ -49,7 +50,7 @@ def flat(value: float) -> dict:
 
 def analyse(fam, reg, raw, runs, profile="tiny"):
     found = families.match(fam, reg, runs, raw, profile)
-    return families.analyse(fam, reg, found, config.validate(results.apply(raw, {"profile": profile})), profile)
+    return answers.analyse(fam, reg, found, config.validate(results.apply(raw, {"profile": profile})), profile)
 
 
 def test_every_experiment_of_every_family_is_valid_params_in_both_profiles(fams, reg, raw):
@@ -158,16 +159,16 @@ def test_single_vs_multi_and_architectures(fams, reg, raw):
             runs.append(make_run(raw, exp, 1234, flat(30 + g), flat(30), k))
     section = analyse(fams["rq-single-vs-multi"], reg, raw, runs)
     assert "from +2.0 points with tiny-xlmr-s to +0.0 with tiny-xlmr-l" in section.answer
-    assert families._gap_trend(4.0, 0.5) == "the gap shrinks with size"
-    assert families._gap_trend(2.0, -1.0) == "the gap shrinks with size and changes sign"
+    assert answers._gap_trend(4.0, 0.5) == "the gap shrinks with size"
+    assert answers._gap_trend(2.0, -1.0) == "the gap shrinks with size and changes sign"
     arch = analyse(fams["rq-architectures"], reg, raw, runs)
     # rq-architectures' tiny-xlmr runs are rq-single-vs-multi's: found once, used by both
     assert "squad_v1 gains the most with tiny-xlmr (+2.0) and the least with tiny-mbert (+0.5)" in arch.answer
     assert arch.missing == []
     # the answer's words follow the gains' signs: no "gains the most" for a setting that hurts
-    assert families._spread("multitask", [("a", -0.9), ("b", -3.8)]) == \
+    assert answers._spread("multitask", [("a", -0.9), ("b", -3.8)]) == \
         "multitask helps no model: it hurts a the least (-0.9) and b the most (-3.8)"
-    assert families._spread("squad_v1", [("a", 1.0), ("b", -1.1)]) == \
+    assert answers._spread("squad_v1", [("a", 1.0), ("b", -1.1)]) == \
         "squad_v1 helps a the most (+1.0) and hurts b the most (-1.1)"
 
 
@@ -194,7 +195,7 @@ def test_gpu_hour_estimate_is_the_schedule_over_the_throughput(raw):
 def test_family_dry_run_in_profile_paper_prints_experiments_and_gpu_hours(in_repo, monkeypatch):
     from typer.testing import CliRunner
 
-    from stages.cli import app
+    from xstilts.cli import app
     monkeypatch.setattr(results, "current_runs", lambda include_grid_file=True: [])
     monkeypatch.setattr(results, "experiment_names", lambda: [])
     out = CliRunner().invoke(app, ["grid", "--family", "rq-size-gap", "--profile", "paper", "--dry-run"])

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stages import metrics
+from xstilts.metrics import text as metrics
 
 
 def test_accuracy_hand_checked():

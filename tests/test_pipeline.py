@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from stages import tasks
+from xstilts.core import tasks
 
 TRIM = {
     "world": {"corpus_sentences": 400, "train_examples": 240, "dev_examples": 48, "eval_per_language": 24},

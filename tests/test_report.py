@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from stages import claims, results
+from xstilts.research import claims, judge, results
 
 LANGS = ["en", "qa", "qb"]
 XTREME = ["pawsx", "xnli", "panx", "udpos", "bucc2018", "tatoeba", "xquad", "mlqa", "tydiqa"]
@@ -51,7 +51,7 @@ def workspace(tmp_path, monkeypatch):
                                 {"source": "experiment", "name": f"{setting}-s1234", "commit": f"{i}" * 40,
                                  "score_stage_md5": "ab" * 16, "encoder_md5": "cd" * 16, "code_md5": None}))
     # rq-low-resource-scale's three runs (XTREME-R): high-resource languages 60, low 30/40/50 by size
-    from stages import families
+    from xstilts.research import answers, families
     fam = families.load(ROOT / "families.yaml")["rq-low-resource-scale"]
     for k, exp in enumerate(fam.experiments(reg, "tiny")):
         low = {"tiny-xlmr-s": 30.0, "tiny-xlmr": 40.0, "tiny-xlmr-l": 50.0}[exp.value("model")]
@@ -74,8 +74,10 @@ def test_report_pdf_holds_every_claim_and_the_collected_numbers(workspace):
         pytest.skip("no LaTeX engine: bash .ci/setup installs it")
     from pypdf import PdfReader
 
-    from stages import report
-    report.main()
+    from conftest import stage_script
+    from xstilts.research import report
+    from xstilts.core import config
+    stage_script("report").main(config.load())
     tex = (workspace / "reports/report.tex").read_text()
     # squad's gain is 13 points on every target: the claim's number, and its verdict against +8.2
     assert "squad-s1234" in tex and "+13.0" in tex and "not the paper's" in tex
@@ -103,7 +105,7 @@ def test_report_pdf_holds_every_claim_and_the_collected_numbers(workspace):
 
 
 def test_cells_with_several_seeds_are_mean_and_std(workspace):
-    from stages import report
+    from xstilts.research import report
     raw = results.params_raw()
     reg = claims.registry()
     runs = results.read_grid()
@@ -116,6 +118,6 @@ def test_cells_with_several_seeds_are_mean_and_std(workspace):
     mean, std = grid.cell("squad", "xnli")
     assert mean == pytest.approx(14.5) and std == pytest.approx(2 ** 0.5 * 1.5)
     assert grid.cell("hellaswag", "xnli") == (None, None)  # no run at seed 7
-    j = claims.judge(reg.by_id(["squad-gain"])[0], grid.evidence, [1234, 7], reg.bootstrap)
+    j = judge.judge(reg.by_id(["squad-gain"])[0], grid.evidence, [1234, 7], reg.bootstrap)
     assert j.interval == pytest.approx((13.0, 16.0), abs=0.2) and j.verdict == "same sign"
     assert report.fmt(mean, True, std) == "+14.5$\\pm$2.1"

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from stages import claims, results
+from xstilts.research import claims, judge, queue, results
 
 XTREME = ["xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba"]
 
@@ -76,7 +76,7 @@ def test_runs_come_from_experiment_refs_and_head_with_provenance(repo, raw, reg)
     found, notes = results.match(reg, runs, raw, "tiny")
     assert found["squad"][raw["seed"]] is squad and found["mnli"][raw["seed"]].name == "main"
     assert found["baseline"][raw["seed"]].commit in (head, exp) and notes == []
-    j = claims.judge(reg.by_id(["squad-gain"])[0], results.evidence(found), [raw["seed"]], reg.bootstrap)
+    j = judge.judge(reg.by_id(["squad-gain"])[0], results.evidence(found), [raw["seed"]], reg.bootstrap)
     assert j.value == pytest.approx(8.0) and j.verdict == "reproduced"
     assert {p["setting"]: p["commit"] for p in j.provenance}["squad"] == exp
 
@@ -167,26 +167,26 @@ def test_lock_entries_of_stages_no_longer_in_the_pipeline_do_not_count(raw):
 
 
 def test_run_queue_waits_through_an_entry_in_transit_and_fails_on_a_vanished_one(monkeypatch):
-    monkeypatch.setattr(results, "dvc", lambda *a, **k: None)
-    monkeypatch.setattr(results.time, "sleep", lambda s: None)
+    monkeypatch.setattr(queue, "dvc", lambda *a, **k: None)
+    monkeypatch.setattr(queue.time, "sleep", lambda s: None)
     # right after `dvc queue start` an entry moving from queued to active is in neither list
     states = iter([{}, {"a": "Running"}, {"a": "Running"}, {"a": "Success"}])
     seen = []
-    monkeypatch.setattr(results, "queue_status", lambda: (seen.append(1), next(states))[1])
-    results.run_queue(1, ["a"], log=lambda line: None)
+    monkeypatch.setattr(queue, "queue_status", lambda: (seen.append(1), next(states))[1])
+    queue.run_queue(1, ["a"], log=lambda line: None)
     assert len(seen) == 4
-    monkeypatch.setattr(results, "queue_status", lambda: {})
+    monkeypatch.setattr(queue, "queue_status", lambda: {})
     with pytest.raises(results.GridError, match="no longer in DVC's queue: a"):
-        results.run_queue(1, ["a"], log=lambda line: None)
-    monkeypatch.setattr(results, "queue_status", lambda: {"a": "Failed"})
+        queue.run_queue(1, ["a"], log=lambda line: None)
+    monkeypatch.setattr(queue, "queue_status", lambda: {"a": "Failed"})
     with pytest.raises(results.GridError, match="experiments failed: a"):
-        results.run_queue(1, ["a"], log=lambda line: None)
+        queue.run_queue(1, ["a"], log=lambda line: None)
 
     # the wall time counts a `dvc queue start` that runs the whole queue before it returns
     clock = [0.0]
-    monkeypatch.setattr(results.time, "time", lambda: clock[0])
-    monkeypatch.setattr(results, "dvc", lambda *a, **k: clock.__setitem__(0, 2640.0))
-    monkeypatch.setattr(results, "queue_status", lambda: {"a": "Success"})
+    monkeypatch.setattr(queue.time, "time", lambda: clock[0])
+    monkeypatch.setattr(queue, "dvc", lambda *a, **k: clock.__setitem__(0, 2640.0))
+    monkeypatch.setattr(queue, "queue_status", lambda: {"a": "Success"})
     lines = []
-    results.run_queue(1, ["a"], log=lines.append)
+    queue.run_queue(1, ["a"], log=lines.append)
     assert lines == ["grid: 1/1 finished (2640 s)"]

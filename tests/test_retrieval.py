@@ -6,7 +6,8 @@ import random
 import pytest
 import torch
 
-from stages import retrieval as R
+from xstilts.metrics import retrieval as R
+from xstilts.model import search as S
 
 
 def rows_with_cosines(cos: list[list[float]]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -31,21 +32,21 @@ COS_A = [[0.9, 0.5, 0.2], [0.1, 0.45, 0.6]]
 
 def test_normalize_rows():
     x = torch.tensor([[3.0, 4.0], [0.0, 0.0], [-2.0, 0.0]])
-    assert torch.allclose(R.normalize(x), torch.tensor([[0.6, 0.8], [0.0, 0.0], [-1.0, 0.0]]))
+    assert torch.allclose(S.normalize(x), torch.tensor([[0.6, 0.8], [0.0, 0.0], [-1.0, 0.0]]))
 
 
 def test_knn_mean_similarity_hand_worked_and_k_clipped():
     src, tgt = rows_with_cosines(COS_A)
-    assert R.knn_mean_similarity(src, tgt, k=2).tolist() == pytest.approx([0.7, 0.525], abs=1e-6)
+    assert S.knn_mean_similarity(src, tgt, k=2).tolist() == pytest.approx([0.7, 0.525], abs=1e-6)
     # 3 sources asked for k=4 clip to the 2 there are
-    assert R.knn_mean_similarity(tgt, src, k=4).tolist() == pytest.approx([0.5, 0.475, 0.4], abs=1e-6)
+    assert S.knn_mean_similarity(tgt, src, k=4).tolist() == pytest.approx([0.5, 0.475, 0.4], abs=1e-6)
     # k=1 is the plain max
-    assert R.knn_mean_similarity(src, tgt, k=1).tolist() == pytest.approx([0.9, 0.6], abs=1e-6)
+    assert S.knn_mean_similarity(src, tgt, k=1).tolist() == pytest.approx([0.9, 0.6], abs=1e-6)
 
 
 def test_margin_scores_hand_worked():
     src, tgt = rows_with_cosines(COS_A)
-    fwd_ind, fwd_score, bwd_ind, bwd_score = R.margin_scores(src, tgt, k=2)
+    fwd_ind, fwd_score, bwd_ind, bwd_score = S.margin_scores(src, tgt, k=2)
     # score = cos / ((m_x + m_y) / 2)
     assert fwd_ind.tolist() == [[0, 1], [2, 1]]
     assert fwd_score.tolist()[0] == pytest.approx([0.9 / 0.6, 0.5 / 0.5875], abs=1e-5)
@@ -57,7 +58,7 @@ def test_margin_scores_hand_worked():
 
 def test_mine_pairs_hand_worked_margin_and_one_to_one():
     src, tgt = rows_with_cosines(COS_A)
-    got = R.mine_pairs(src, tgt, ["s0", "s1"], ["t0", "t1", "t2"], k=2)
+    got = S.mine_pairs(src, tgt, ["s0", "s1"], ["t0", "t1", "t2"], k=2)
     # Forward bests: s0->t0 (1.5), s1->t2 (1.2973). Backward: t0->s0, t2->s1, and t1->s1 (0.9), where
     # the margin overrules the cosine (s0 is closer to t1, 0.5 > 0.45, but scores only 0.851).
     # (s1, t1) is then dropped because s1 is already taken by the higher-scoring (s1, t2).
@@ -70,7 +71,7 @@ def test_mine_pairs_keeps_backward_only_pairs():
     # (0.6/0.6), x1->y0 (0.5/0.55). Backward: y0->x0 (1.0), y1->x1 (0.4/0.45). y0 goes to x0; (x1, y1)
     # exists only backward and survives: XTREME's retrieval='max', not 'intersect' (only (x0, y0)).
     src, tgt = rows_with_cosines([[0.6, 0.1], [0.5, 0.4]])
-    got = R.mine_pairs(src, tgt, ["s0", "s1"], ["t0", "t1"], k=1)
+    got = S.mine_pairs(src, tgt, ["s0", "s1"], ["t0", "t1"], k=1)
     assert [(s, t) for s, t, _ in got] == [("s0", "t0"), ("s1", "t1")]
     assert [score for _, _, score in got] == pytest.approx([1.0, 0.4 / 0.45], abs=1e-5)
 
@@ -80,9 +81,9 @@ def test_mine_pairs_drops_non_positive_scores():
     # y1 with score -0.1 / ((-0.2 + 0.25) / 2) = -4; y1 is still free after (x0, y0) (1.714) takes x0,
     # but mine_bitext writes only scores above its threshold 0.
     src, tgt = rows_with_cosines([[0.9, 0.6], [-0.3, -0.1]])
-    fwd_ind, fwd_score, _, _ = R.margin_scores(src, tgt, k=2)
+    fwd_ind, fwd_score, _, _ = S.margin_scores(src, tgt, k=2)
     assert fwd_ind[1].tolist() == [1, 0] and fwd_score[1].tolist() == pytest.approx([-4.0, -6.0], abs=1e-4)
-    got = R.mine_pairs(src, tgt, ["s0", "s1"], ["t0", "t1"], k=2)
+    got = S.mine_pairs(src, tgt, ["s0", "s1"], ["t0", "t1"], k=2)
     assert [(s, t) for s, t, _ in got] == [("s0", "t0")]
     assert got[0][2] == pytest.approx(0.9 / 0.525, abs=1e-5)
 
@@ -91,15 +92,15 @@ def test_mine_pairs_random_is_one_to_one_sorted_and_chunk_invariant():
     g = torch.Generator().manual_seed(0)
     src, tgt = torch.randn(37, 8, generator=g), torch.randn(29, 8, generator=g)
     sid, tid = [f"s{i}" for i in range(37)], [f"t{j}" for j in range(29)]
-    full = R.mine_pairs(src, tgt, sid, tid, k=4)
-    chunked = R.mine_pairs(src, tgt, sid, tid, k=4, chunk=5)
+    full = S.mine_pairs(src, tgt, sid, tid, k=4)
+    chunked = S.mine_pairs(src, tgt, sid, tid, k=4, chunk=5)
     assert [p[:2] for p in full] == [p[:2] for p in chunked]
     assert [p[2] for p in full] == pytest.approx([p[2] for p in chunked], abs=1e-5)
     scores = [p[2] for p in full]
     assert scores == sorted(scores, reverse=True) and all(s > 0 for s in scores)
     assert len({p[0] for p in full}) == len(full) == len({p[1] for p in full})
     # brute force: the best margin score overall is always mined, and it is the first pair
-    x, y = R.normalize(src), R.normalize(tgt)
+    x, y = S.normalize(src), S.normalize(tgt)
     cos = x @ y.T
     mx, my = cos.topk(4, dim=1).values.mean(1), cos.T.topk(4, dim=1).values.mean(1)
     margin = cos / ((mx[:, None] + my[None, :]) / 2)
@@ -112,9 +113,9 @@ def test_mine_bucc_unifies_and_drops_repeated_sentences():
     # a third source row repeats s1's text under another id: it is not mined (first occurrence only)
     # and s1's pair is dropped afterwards because its text maps to two ids
     src3 = torch.cat([src, src[1:]])
-    got = R.mine_bucc(src3, tgt, ["s0", "s1", "s9"], ["t0", "t1"], ["a", "b", "b"], ["A", "B"], k=1)
+    got = S.mine_bucc(src3, tgt, ["s0", "s1", "s9"], ["t0", "t1"], ["a", "b", "b"], ["A", "B"], k=1)
     assert [(s, t) for s, t, _ in got] == [("s0", "t0")]
-    assert R.unify_sentences(["a", "b", "a", "c"]) == ([0, 1, 3], [True, False, False])
+    assert S.unify_sentences(["a", "b", "a", "c"]) == ([0, 1, 3], [True, False, False])
 
 
 def test_bucc_f1_known_sets():
@@ -185,46 +186,46 @@ def test_mean_average_precision_and_mewslix_reciprocal_rank():
 
 def test_nearest_neighbours_hand_worked_and_ties():
     src, tgt = rows_with_cosines(COS_A)
-    assert R.nearest_neighbours(src, tgt) == [0, 2]
-    assert R.nearest_neighbours(tgt, src) == [0, 0, 1]
+    assert S.nearest_neighbours(src, tgt) == [0, 2]
+    assert S.nearest_neighbours(tgt, src) == [0, 0, 1]
     # scale does not matter (cosine); exact ties go to the lowest index, also across chunks
     cands = torch.tensor([[0.0, 1.0], [2.0, 0.0], [5.0, 0.0], [1.0, 0.0]])
-    assert R.nearest_neighbours(torch.tensor([[1.0, 0.1]]), cands) == [1]
-    assert R.nearest_neighbours(torch.tensor([[1.0, 0.1]]), cands, chunk=1) == [1]
+    assert S.nearest_neighbours(torch.tensor([[1.0, 0.1]]), cands) == [1]
+    assert S.nearest_neighbours(torch.tensor([[1.0, 0.1]]), cands, chunk=1) == [1]
 
 
 def test_nearest_neighbours_chunked_matches_brute_force():
     g = torch.Generator().manual_seed(1)
     q, c = torch.randn(50, 16, generator=g), torch.randn(43, 16, generator=g)
-    brute = (R.normalize(q) @ R.normalize(c).T).argmax(1).tolist()
+    brute = (S.normalize(q) @ S.normalize(c).T).argmax(1).tolist()
     for chunk in (1, 7, 4096):
-        assert R.nearest_neighbours(q, c, chunk=chunk) == brute
+        assert S.nearest_neighbours(q, c, chunk=chunk) == brute
 
 
 def test_rank_chunked_matches_full_sort():
     g = torch.Generator().manual_seed(2)
     q, c = torch.randn(23, 16, generator=g), torch.randn(61, 16, generator=g)
     ids = [f"c{j}" for j in range(61)]
-    order = (R.normalize(q) @ R.normalize(c).T).argsort(dim=1, descending=True)
+    order = (S.normalize(q) @ S.normalize(c).T).argsort(dim=1, descending=True)
     want = [[ids[j] for j in row[:20]] for row in order.tolist()]
     for chunk in (3, 16, 4096):
-        assert R.rank(q, c, ids, k=20, chunk=chunk) == want
+        assert S.rank(q, c, ids, k=20, chunk=chunk) == want
     # k larger than the pool is clipped
-    small = (R.normalize(q[:2]) @ R.normalize(c[:5]).T).argsort(dim=1, descending=True).tolist()
-    assert R.rank(q[:2], c[:5], ids[:5], k=20) == [[ids[j] for j in row] for row in small]
+    small = (S.normalize(q[:2]) @ S.normalize(c[:5]).T).argsort(dim=1, descending=True).tolist()
+    assert S.rank(q[:2], c[:5], ids[:5], k=20) == [[ids[j] for j in row] for row in small]
 
 
 def test_knn_mean_chunked_matches_brute_force():
     g = torch.Generator().manual_seed(3)
     x, y = torch.randn(40, 12, generator=g), torch.randn(33, 12, generator=g)
-    brute = (R.normalize(x) @ R.normalize(y).T).topk(4, dim=1).values.mean(1)
+    brute = (S.normalize(x) @ S.normalize(y).T).topk(4, dim=1).values.mean(1)
     for chunk in (1, 5, 4096):
-        assert torch.allclose(R.knn_mean_similarity(x, y, k=4, chunk=chunk), brute, atol=1e-6)
+        assert torch.allclose(S.knn_mean_similarity(x, y, k=4, chunk=chunk), brute, atol=1e-6)
 
 
 def brute_force_mine(src, tgt, k):
     """XTREME's mine_bitext(retrieval='max') written with full matrices, as an independent check."""
-    cos = R.normalize(src).double() @ R.normalize(tgt).double().T
+    cos = S.normalize(src).double() @ S.normalize(tgt).double().T
     kx, ky = min(k, cos.shape[1]), min(k, cos.shape[0])
     mx, my = cos.topk(kx, dim=1).values.mean(1), cos.T.topk(ky, dim=1).values.mean(1)
     margin = cos / ((mx[:, None] + my[None, :]) / 2)
@@ -251,7 +252,7 @@ def test_mine_pairs_matches_brute_force(n, m, k):
     src, tgt = torch.randn(n, 6, generator=g), torch.randn(m, 6, generator=g)
     sid, tid = [f"s{i}" for i in range(n)], [f"t{j}" for j in range(m)]
     want = brute_force_mine(src, tgt, k)
-    got = R.mine_pairs(src, tgt, sid, tid, k=k, chunk=4)
+    got = S.mine_pairs(src, tgt, sid, tid, k=k, chunk=4)
     assert [(s, t) for s, t, _ in got] == [(sid[i], tid[j]) for i, j, _ in want]
     # float32 vs float64: a knn mean near 0 blows the ratio up, hence a relative tolerance
     assert [x for _, _, x in got] == pytest.approx([x for _, _, x in want], rel=1e-4)

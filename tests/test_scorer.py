@@ -18,8 +18,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stages import leaderboard, tasks, xtreme_scorer
-from stages.xtreme_scorer import ScoreError, evaluate
+from xstilts.core import tasks
+from xstilts.eval import layout, scorer
+from xstilts.eval.scorer import ScoreError, evaluate
+from xstilts.kinds import qa as qa_kind
 
 GOLDEN = Path(__file__).parent / "golden" / "xtreme_mock_test_data.tsv"
 
@@ -62,7 +64,7 @@ def build_mock(root: Path, only: set[str] | None = None) -> tuple[Path, Path]:
         if only and task not in only:
             continue
         d = json.loads(blob)
-        name = f"{task}/test-{lang}.{leaderboard.suffix(task)}"
+        name = f"{task}/test-{lang}.{layout.suffix(task)}"
         for side, key in ((labels, "L"), (preds, "P")):
             v = d[key]
             if task in ("pawsx", "xnli", "tatoeba"):
@@ -71,7 +73,7 @@ def build_mock(root: Path, only: set[str] | None = None) -> tuple[Path, Path]:
                 text = "".join(x.replace(">", "\t") + "\n" for x in v)
             elif task in ("panx", "udpos"):
                 text = "\n".join("".join(f"{t}\n" for t in s.split()) for s in v)
-            elif leaderboard.kind(task) == "qa":
+            elif layout.kind(task).name == "qa":
                 text = squad_labels(v) if key == "L" else json.dumps(v)
             else:  # mewslix
                 text = json.dumps(v)
@@ -229,8 +231,8 @@ def test_dev_split_falls_back_to_test_where_a_task_has_no_dev(tmp_path):
 
 
 def test_official_dev_languages_leave_out_those_without_dev_data():
-    assert "kk" in xtreme_scorer.official_languages("udpos", "xtreme", "test")
-    assert "kk" not in xtreme_scorer.official_languages("udpos", "xtreme", "dev")
+    assert "kk" in scorer.official_languages("udpos", "xtreme", "test")
+    assert "kk" not in scorer.official_languages("udpos", "xtreme", "dev")
 
 
 # --- properties -----------------------------------------------------------------------------------
@@ -260,7 +262,7 @@ def test_permuting_languages_changes_no_average(mock, order):
 def test_score_command_prints_evaluate_py_json(mock, capsys):
     from typer.testing import CliRunner
 
-    from stages.cli import app
+    from xstilts.cli import app
 
     preds, labels = mock
     result = CliRunner().invoke(app, ["score", "--predictions", str(preds), "--labels", str(labels)])
@@ -293,9 +295,9 @@ def test_gold_written_as_predictions_scores_100_for_every_target(tmp_path):
         "ranking": lambda r: [q["relevant"] for q in r if q["kind"] == "query"],
     }
     for task in tasks.TARGETS:
-        k = leaderboard.kind(task)
-        leaderboard.write_labels(task, tmp_path / "l" / task / "test-en", rows[k])
-        leaderboard.write_predictions(task, tmp_path / "p" / task / "test-en", rows[k], gold_as_pred[k](rows[k]))
+        k = layout.kind(task).name
+        layout.write_labels(task, tmp_path / "l" / task / "test-en", rows[k])
+        layout.write_predictions(task, tmp_path / "p" / task / "test-en", rows[k], gold_as_pred[k](rows[k]))
     for benchmark in tasks.BENCHMARKS:
         out, info = evaluate(tmp_path / "p", tmp_path / "l", benchmark,
                              languages={t: ("en",) for t in tasks.TARGETS})
@@ -304,9 +306,9 @@ def test_gold_written_as_predictions_scores_100_for_every_target(tmp_path):
 
 
 def test_mlqa_scores_the_tiny_worlds_languages_like_hindi(tmp_path):
-    assert xtreme_scorer.mlqa_language("qc") == "hi" and xtreme_scorer.mlqa_language("zh") == "zh"
+    assert qa_kind.mlqa_language("qc") == "hi" and qa_kind.mlqa_language("zh") == "zh"
     write_file(tmp_path / "l.json", squad_labels([["q", ["Die Katze"]]]))
     write_file(tmp_path / "p.json", json.dumps({"q": "die katze"}))
-    assert xtreme_scorer.score_language("mlqa", tmp_path / "p.json", tmp_path / "l.json", "qc")["exact_match"] == 100
+    assert scorer.score_language("mlqa", tmp_path / "p.json", tmp_path / "l.json", "qc")["exact_match"] == 100
     with pytest.raises(ValueError, match="language 'fr'"):  # a real language MLQA lacks stays an error
-        xtreme_scorer.score_language("mlqa", tmp_path / "p.json", tmp_path / "l.json", "fr")
+        scorer.score_language("mlqa", tmp_path / "p.json", tmp_path / "l.json", "fr")

@@ -5,7 +5,9 @@ import json
 
 import pytest
 
-from stages import config, translate
+from xstilts.core import config
+from xstilts.data import translate
+from xstilts.kinds import qa as qa_kind
 
 
 @pytest.fixture
@@ -45,10 +47,10 @@ def test_answer_spans_survive_mark_and_translate(world_engine):
 
 
 def test_unmark_rejects_broken_marks():
-    assert translate.unmark_answer("a « b » c") == ("a b c", {"text": "b", "start": 2})
-    assert translate.unmark_answer("« b » c") == ("b c", {"text": "b", "start": 0})
+    assert qa_kind.unmark_answer("a « b » c") == ("a b c", {"text": "b", "start": 2})
+    assert qa_kind.unmark_answer("« b » c") == ("b c", {"text": "b", "start": 0})
     for broken in ("a « b c", "a b » c", "» b « c", "a « » c", "« a « b » »"):
-        assert translate.unmark_answer(broken) is None
+        assert qa_kind.unmark_answer(broken) is None
 
 
 def test_mixed_rows_translate_only_their_assigned_language(world_engine):

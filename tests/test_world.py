@@ -4,7 +4,9 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from stages import data, tasks, world
+from xstilts.core import tasks
+from xstilts.data import sources
+from xstilts.world import generate as generate_mod, grammar
 
 # Features of the real Hub sources (column names in order, types, label names in the sources' own
 # order), written from datasets.md and the sources' loading scripts, not from stages/twins.py.
@@ -66,16 +68,16 @@ EXPECTED = {
 def test_every_registered_source_has_a_twin(small_world):
     """Profile tiny can prepare every task: each registry source exists in the world's mirror."""
     for task in tasks.TASKS.values():
-        sources = [*task.train, *task.dev, *([task.pool] if task.pool else [])]
-        sources += [(s, lang) for s in task.eval.values() for lang in task.languages_for("tiny", "xtreme_r")
+        wanted = [*task.train, *task.dev, *([task.pool] if task.pool else [])]
+        wanted += [(s, lang) for s in task.eval.values() for lang in task.languages_for("tiny", "xtreme_r")
                     or task.languages_for("tiny", "xtreme")]
-        for item in sources:
+        for item in wanted:
             source, lang = item if isinstance(item, tuple) else (item, "en")
             if source.repo == tasks.CCGBANK:
                 assert list((small_world / "ccgbank/data/AUTO").glob("*/wsj_*.auto")), "no CCGbank twin"
                 continue
-            config = data.config_name(source, lang, "tiny")
-            assert world.hub_path(small_world, source.repo, config, source.split).exists(), (task.name, source, lang)
+            config = sources.config_name(source, lang, "tiny")
+            assert grammar.hub_path(small_world, source.repo, config, source.split).exists(), (task.name, source, lang)
 
 
 def _features(path):
@@ -87,7 +89,7 @@ def _features(path):
 
 @pytest.mark.parametrize("where", list(EXPECTED))
 def test_hub_layout_and_features(small_world, where):
-    path = world.hub_path(small_world, *where)
+    path = grammar.hub_path(small_world, *where)
     assert path.exists(), path
     got = _features(path)
     assert list(got) == list(EXPECTED[where])
@@ -96,7 +98,7 @@ def test_hub_layout_and_features(small_world, where):
 
 
 def test_deterministic(tmp_path, small_world, small_world_params):
-    world.generate(tmp_path, small_world_params)
+    generate_mod.generate(tmp_path, small_world_params)
     for f in sorted(small_world.rglob("*")):
         if f.is_file() and f.suffix in (".txt", ".parquet"):
             twin = tmp_path / f.relative_to(small_world)
@@ -108,26 +110,26 @@ def test_deterministic(tmp_path, small_world, small_world_params):
 
 def test_other_seed_differs(tmp_path, small_world, small_world_params):
     from dataclasses import replace
-    world.generate(tmp_path, replace(small_world_params, seed=8))
+    generate_mod.generate(tmp_path, replace(small_world_params, seed=8))
     assert (tmp_path / "corpus/qa.txt").read_text() != (small_world / "corpus/qa.txt").read_text()
 
 
 def test_languages_have_their_own_vocabulary(small_world):
     vocab = {c: set((small_world / f"corpus/{c}.txt").read_text().split()) for c in tasks.WORLD_LANGUAGES}
-    shared_ok = set(world.NAMES) | set(world.NUMBERS) | {".", "?"}
+    shared_ok = set(grammar.NAMES) | set(grammar.NUMBERS) | {".", "?"}
     for code in ("qa", "qb", "qc", "qd"):
         own = vocab[code] - shared_ok
         overlap = len(own & vocab["en"]) / len(own)
         # loanwords and code-switched English words only: far from an English copy
         assert overlap < 0.35, (code, overlap)
     assert any(ord(ch) > 0x370 for ch in "".join(vocab["qc"]))  # Cyrenic is written in another script
-    assert vocab["qa"] & vocab["qb"] & set(world.NAMES)          # names are shared
+    assert vocab["qa"] & vocab["qb"] & set(grammar.NAMES)          # names are shared
 
 
 def test_parallel_sets_are_translations(small_world):
     """XNLI/XQuAD/Tatoeba are the same frames in every language: labels agree row by row."""
-    en = pq.read_table(world.hub_path(small_world, "facebook/xnli", "en", "test")).to_pylist()
-    qb = pq.read_table(world.hub_path(small_world, "facebook/xnli", "qb", "test")).to_pylist()
+    en = pq.read_table(grammar.hub_path(small_world, "facebook/xnli", "en", "test")).to_pylist()
+    qb = pq.read_table(grammar.hub_path(small_world, "facebook/xnli", "qb", "test")).to_pylist()
     assert [r["label"] for r in en] == [r["label"] for r in qb]
     assert en[0]["premise"] != qb[0]["premise"]
     assert sorted({r["label"] for r in en}) == [0, 1, 2]
@@ -135,13 +137,13 @@ def test_parallel_sets_are_translations(small_world):
 
 def test_qa_answers_are_spans(small_world):
     for config in ("xquad.en", "xquad.qc", "xquad.qb"):
-        for r in pq.read_table(world.hub_path(small_world, "google/xquad", config, "validation")).to_pylist():
+        for r in pq.read_table(grammar.hub_path(small_world, "google/xquad", config, "validation")).to_pylist():
             for text, start in zip(r["answers"]["text"], r["answers"]["answer_start"]):
                 assert r["context"][start:start + len(text)] == text
 
 
 def test_pos_tags_are_upos(small_world):
-    rows = pq.read_table(world.hub_path(small_world, "google/xtreme", "udpos.Borean", "test")).to_pylist()
+    rows = pq.read_table(grammar.hub_path(small_world, "google/xtreme", "udpos.Borean", "test")).to_pylist()
     for r in rows:
         assert len(r["tokens"]) == len(r["pos_tags"])
         assert all(0 <= t < len(tasks.UPOS_TAGS) for t in r["pos_tags"])

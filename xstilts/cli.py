@@ -1,0 +1,230 @@
+"""The `xstilts` command: what a researcher runs by hand (check params, list tasks, claims, families,
+models and languages, run grids and claims, collect results, score a predictions folder, check the
+stages' code deps). The DVC stages do not go through it: each stage's cmd runs its script in stages/.
+
+Heavy modules are imported inside the commands, so `--help`, `check` and a typo fail in well under
+a second.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+
+from xstilts.core import config, tasks
+from xstilts.core.errors import XstiltsError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="X-STILTs (Phang et al., AACL 2020) as a DVC pipeline: English intermediate-task "
+                       "training, then zero-shot cross-lingual transfer. Run from the repository root.")
+
+
+@app.command()
+def check() -> None:
+    """Validate params.yaml (names of profile, tasks, targets, languages; unknown keys)."""
+    p = config.load()
+    print(f"params.yaml OK: profile={p.profile} model={p.model} benchmark={p.benchmark} intermediate={p.intermediate} "
+          f"targets={','.join(p.active_targets)} seed={p.seed}")
+
+
+@app.command("tasks")
+def tasks_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """List every intermediate and target task: type, source, metric, training data, languages."""
+    rows = tasks.registry_rows()
+    if as_json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    print(f"{'name':<14} {'role':<13} {'type':<18} {'metric':<15} {'trains on':<13} "
+          f"{'xtreme':>6} {'xtreme_r':>8}  source")
+    for r in rows:
+        langs = {b: str(len(r["languages"].get(b, []))) if b in r["benchmarks"] else "-" for b in tasks.BENCHMARKS}
+        print(f"{r['name']:<14} {r['role']:<13} {r['type']:<18} {r['metric']:<15} {r['train_data'] or '-':<13} "
+              f"{langs['xtreme']:>6} {langs['xtreme_r']:>8}  {r['source']}")
+    print(f"{tasks.NO_INTERMEDIATE:<14} {'intermediate':<13} (no intermediate training: the baseline)")
+    for name, members in tasks.MULTITASK.items():
+        print(f"{name:<14} {'intermediate':<13} (multi-task: {', '.join(members)})")
+    print("Columns xtreme / xtreme_r: number of evaluation languages in that benchmark (- = not in it). "
+          "`--json` has the full lists, splits, revisions and notes.")
+
+
+@app.command("claims")
+def claims_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """List every registered claim (claims.yaml): id, paper value, the experiments it needs."""
+    from xstilts.research import claims
+    rows = claims.load()
+    if as_json:
+        print(json.dumps([c.as_dict() for c in rows], indent=2))
+        return
+    print(f"{'id':<34} {'paper':>9}  {'rule':<15} settings")
+    for c in rows:
+        relative = c.rule["kind"] in ("gain", "gain_avg", "best_setting") or c.id == "xtreme-best-per-task"
+        value = c.paper_value if isinstance(c.paper_value, str) else f"{c.paper_value:{'+' if relative else ''}.1f}"
+        print(f"{c.id:<34} {value:>9}  {c.rule['kind']:<15} {', '.join(c.settings)}")
+    print(f"{len(rows)} claims (claims.yaml); `--json` has statements, sources, rules and tolerances.")
+
+
+PROFILE_OPTION = typer.Option(None, "--profile", help="tiny | paper (default: params.yaml's)")
+
+
+CLAIMS_OPTION = typer.Option(None, "--claims", help="comma-separated claim ids (`xstilts claims` lists them); default all")
+
+
+@app.command()
+def grid(claim_ids: str = CLAIMS_OPTION,
+         family: str = typer.Option(None, "--family", help="a research-question family instead of the claims "
+                                                           "(`xstilts families` lists them)"),
+         profile: str = typer.Option(None, "--profile", help="tiny | paper (default: params.yaml's)"),
+         jobs: int = typer.Option(1, "--jobs", "-j", help="parallel queue workers (`dvc queue start -j`)"),
+         wait: bool = typer.Option(True, "--wait/--no-wait", help="wait for the queue, then collect and judge"),
+         dry_run: bool = typer.Option(False, "--dry-run", help="print the plan (profile paper: with a GPU-hour "
+                                                                "estimate), queue nothing")) -> None:
+    """Queue (DVC's queue) every experiment the registered claims need, or one family's grid, at every
+    seed of `seeds`, skipping the ones done; wait; collect them into reports/grid.json; print each
+    claim's verdict or the family's answer."""
+    if family:
+        if claim_ids:
+            raise config.ParamsError("give --claims or --family, not both")
+        from xstilts.research import grid as grid_mod
+        grid_mod.family_grid(family, profile, jobs, wait, dry_run)
+        return
+    ids = [c.strip() for c in claim_ids.split(",")] if claim_ids else None
+    from xstilts.research import grid as grid_mod
+    judged = grid_mod.claims_grid(ids, profile, jobs, wait, dry_run)
+    if judged:
+        grid_mod.print_judgements(judged)
+
+
+@app.command()
+def claim(claim_id: str = typer.Argument(..., help="a claim id (`xstilts claims`)"),
+          jobs: int = typer.Option(1, "--jobs", "-j", help="parallel queue workers")) -> None:
+    """Regenerate one claim: run (or reuse) exactly the experiments it needs; print paper value,
+    reproduced value, verdict and the provenance of every number."""
+    from xstilts.research import grid as grid_mod
+    judged = grid_mod.claims_grid([claim_id], None, jobs, True, False)
+    grid_mod.print_judgements(judged)
+    for j in judged:
+        for prov in j.provenance:
+            print(f"  {prov['setting']}@{prov['seed']} ({prov['arm']} arm): {prov['source']} {prov['name']} "
+                  f"commit {prov['commit'][:10]} score stage {prov['score_stage_md5'][:10]}")
+        if j.detail:
+            print(f"  detail: {json.dumps(j.detail, default=str)}")
+
+
+@app.command()
+def collect() -> None:
+    """Gather the current runs of registered settings and families (experiments, branches, HEAD) into
+    reports/grid.json."""
+    from xstilts.research import claims, grid, results
+    p = config.load()
+    reg = claims.registry()
+    runs, notes, found = grid.grid_file_runs(reg, results.params_raw(), p.profile, results.current_runs())
+    results.write_grid(runs, p.profile)
+    for n in notes:
+        print(f"warning: {n}")
+    print(f"{results.GRID_FILE}: {len(runs)} runs, settings {', '.join(sorted(found)) or '(none)'}")
+
+
+@app.command("families")
+def families_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+                 profile: str = PROFILE_OPTION) -> None:
+    """List the research-question families (families.yaml): question, analysis, experiments."""
+    from xstilts.research import claims, families
+    profile = _profile_params(profile).profile
+    reg = claims.registry()
+    fams = families.load()
+    rows = [{"id": f.id, "question": f.question, "analysis": f.analysis, "fixed": f.fixed,
+             "experiments": [e.params for e in f.experiments(reg, profile)]} for f in fams.values()]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    for r, f in zip(rows, fams.values()):
+        axes = " x ".join(f"{a} ({len(f.values(a, profile))})" for a in f.axes)
+        print(f"{r['id']:<24} {len(r['experiments']):>2} experiments ({profile}): {axes}\n  {r['question']}")
+
+
+def _profile_params(profile: str | None) -> config.Params:
+    """params.yaml as the named profile (default: its own) sees it."""
+    from xstilts.research import results
+    p = config.load()
+    profile = profile or p.profile
+    config.check_name("profile", profile, tasks.PROFILES)
+    return config.validate(results.apply(results.params_raw(), {"profile": profile}))
+
+
+@app.command("models")
+def models_cmd(profile: str = PROFILE_OPTION) -> None:
+    """List the encoders the `model` param can name in a profile."""
+    q = _profile_params(profile)
+    profile = q.profile
+    vocab = q.group("pretrain").vocab_size or 0
+    print(f"{'model':<28} {'arch':<5} {'params (M)':>10} {'retrieval layer':>15}  source")
+    for name in q.raw[profile]["models"]:
+        spec = q.model_spec(name)
+        source = f"{spec.hub} @ {spec.revision[:12]}" if spec.hub else \
+            f"pretrained here: {spec.num_layers} layers x {spec.hidden_size}, {spec.num_heads} heads"
+        mark = " (default)" if name == q.raw[profile]["default_model"] else ""
+        print(f"{name + mark:<28} {spec.arch:<5} {config.approx_parameters(spec, vocab):>10.1f} "
+              f"{spec.retrieval_layer:>15}  {source}")
+
+
+@app.command("languages")
+def languages_cmd(profile: str = PROFILE_OPTION) -> None:
+    """List the profile's languages with family, script and resource level (stages/languages.py)."""
+    from xstilts.research import languages
+    q = _profile_params(profile)
+    print(f"{'code':<5} {'name':<16} {'family':<28} {'script':<14} {'resource':<8} measured on")
+    for info in languages.metadata(q).values():
+        print(f"{info.code:<5} {info.name:<16} {info.family:<28} {info.script:<14} {info.resource:<8} {info.pretraining}")
+
+
+@app.command()
+def score(predictions: str = typer.Option(..., help="a predictions folder in the leaderboard layout "
+                                                   "(<task>/<split>-<lang>.<tsv|json|jsonl>)"),
+          labels: str = typer.Option(..., help="the gold labels folder, same layout (the pipeline's: data/labels)"),
+          benchmark: str = typer.Option("xtreme", help="xtreme | xtreme_r: tasks, language lists, groups"),
+          split: str = typer.Option("test", help="test (evaluate.py's) | dev"),
+          profile: str = typer.Option("paper", help="paper: the official language lists | tiny: the world's"),
+          languages: str = typer.Option(None, help="comma-separated subset of each task's languages")) -> None:
+    """Print evaluate.py's JSON for a predictions folder against a labels folder (the score stage's
+    code: stages/score.py writes the pipeline's own with it)."""
+    from xstilts.eval import scorer
+    from xstilts.kinds import LayoutError
+    try:
+        subset = [l.strip() for l in languages.split(",")] if languages else None
+        result, info = scorer.score_folder(predictions, labels, benchmark, split, profile, subset)
+    except (LayoutError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise typer.Exit(2)
+    if info["missing_tasks"]:
+        print(f"note: no folder on both sides for {', '.join(info['missing_tasks'])}: left out, and with them "
+              f"the overall score and their groups", file=sys.stderr)
+    fallback = [t for t, s in info["scored"].items() if s["split"] != split]
+    if fallback:
+        print(f"note: {', '.join(fallback)} scored on test (no {split} split)", file=sys.stderr)
+    print(json.dumps(result, indent=2))
+
+
+@app.command()
+def deps(write: bool = typer.Option(False, "--write", help="rewrite dvc.yaml's code deps instead of checking them")) -> None:
+    """Check (or --write) that every stage's deps in dvc.yaml list exactly the code its command can
+    run: its script in stages/ and the xstilts modules it imports, directly or not."""
+    from xstilts.research import deps as stage_deps
+    problems = stage_deps.write() if write else stage_deps.check()
+    for line in problems:
+        print(line)
+    if problems and not write:
+        raise typer.Exit(1)
+    print("dvc.yaml code deps: " + ("rewritten" if write else "complete"))
+
+
+def main() -> None:
+    try:
+        app()
+    except XstiltsError as e:  # an actionable message for the errors we anticipate, no traceback
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(e.exit_code)
+
+
+if __name__ == "__main__":
+    main()

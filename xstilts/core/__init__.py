@@ -1,0 +1,1 @@
+"""Params, the task registry, languages, paths and atomic io: no heavy imports, no other layer."""

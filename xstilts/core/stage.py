@@ -1,0 +1,37 @@
+"""How a stage script runs: params.yaml read and validated once, profile tiny kept offline, and the
+errors a user can fix printed as one line with their exit code (2 params, 3 data source, ...)."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Callable
+
+from xstilts.core import config
+from xstilts.core.errors import XstiltsError
+
+
+def run(main: Callable[..., None], *args) -> None:
+    """Call main(params, *args)."""
+    try:
+        params = config.load()
+        if params.profile == "tiny":  # profile tiny never touches the network
+            for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+                os.environ[var] = "1"
+        main(params, *args)
+    except XstiltsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(e.exit_code)
+
+
+def arm_and_task(argv: list[str] | None = None) -> tuple[str, str]:
+    """--arm A --task T, as the finetune, intermediate and retrieve stages take them."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--arm", required=True, help="baseline | intermediate (names the output)")
+    ap.add_argument("--task", required=True)
+    ns = ap.parse_args(argv)
+    return ns.arm, ns.task
+
+
+def check_arm(arm: str) -> None:
+    config.check_name("arm", arm, ["baseline", "intermediate"])

@@ -1,0 +1,199 @@
+"""The library side of stages `prepare@<target>` and `prepare_intermediate` (stages/prepare.py,
+stages/prepare_intermediate.py): load a task's sources, write canonical rows.
+
+data/prepared/<target>/: train.jsonl and dev.jsonl (English training and early-stopping data),
+eval/<split>-<lang>.jsonl for every evaluation split and language of the active benchmark in this
+profile, and meta.json (type, label names, every source with its revision and the commit a Hub load
+resolved to, row counts, dropped rows with the reason). A target's gold labels also go to
+data/labels/<target>/<split>-<lang>.<suffix> in the leaderboard layout that evaluate.py (and
+`xstilts score --labels data/labels`) reads.
+
+data/prepared/intermediate/: one directory per task the `intermediate` param names (one task, or
+all of multitask's), each with train.jsonl and dev.jsonl, subsampled to `intermediate_size` and
+each row assigned one of `intermediate_languages` (the translate stage then translates it); plus
+mlm/ with the MLM corpus sample when `intermediate_mlm` is on; meta.json names the members.
+
+A listed target outside the active benchmark, and `intermediate: none`, are *skipped*: meta.json
+says so and the stages downstream skip too. Of the prepare stages only the target ones read the
+`benchmark` param, so switching benchmarks reruns downstream stages only where the prepared data
+actually changed.
+"""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from xstilts.core import config, io, paths, tasks
+from xstilts.data import normalize, sources
+from xstilts.eval import layout
+
+
+class Loader:
+    """Loads one source for the active profile: the embedded world (tiny), the Hub or a local mirror
+    (paper), or the CCGbank directory."""
+
+    def __init__(self, params: config.Params):
+        dp = params.group("data")
+        self.profile = params.profile
+        self.ccgbank = dp.ccgbank
+        if self.profile == "tiny":
+            self.local_hub, self.revisions = paths.WORLD_HUB, {}
+        else:
+            self.local_hub = Path(dp.local_hub) if dp.local_hub else None
+            self.revisions = dict(dp.revisions or {})
+        self.provenance: list[dict] = []
+
+    def revision(self, source: tasks.Source) -> str:
+        if self.profile == "tiny":
+            return "embedded-world"
+        return self.revisions.get(source.repo, source.revision)
+
+    def rows(self, task: tasks.Task, source: tasks.Source, lang: str) -> tuple[list[dict], dict]:
+        if source.repo == tasks.CCGBANK:
+            rows = sources.load_ccgbank(self.ccgbank, source.split)
+            self.provenance.append({"source": source.label, "path": str(self.ccgbank)})
+            return rows, {}
+        ds = self.dataset(source, lang)
+        return normalize.normalize(task, source, ds, lang, self.profile)
+
+    def dataset(self, source: tasks.Source, lang: str):
+        config_name = sources.config_name(source, lang, self.profile)
+        revision = self.revision(source)
+        ds = sources.load_source(source.repo, config_name, source.split, local_hub=self.local_hub, revision=revision)
+        record = {"repo": source.repo, "config": config_name, "split": source.split, "revision": revision}
+        if self.local_hub is not None:
+            record["local_hub"] = str(self.local_hub)
+        else:
+            record["resolved"] = sources.resolved_revision(ds)
+        if record not in self.provenance:
+            self.provenance.append(record)
+        return ds
+
+
+def interleave(parts: list[list[dict]]) -> list[dict]:
+    """Merge several sources proportionally (row k of a source of n rows sits at (k + 0.5) / n), so
+    the first N rows of ANLI+'s dev (early stopping) mix all five sources. Deterministic, no RNG."""
+    keyed = [((k + 0.5) / len(rows), i, row) for i, rows in enumerate(parts) for k, row in enumerate(rows)]
+    return [row for _, _, row in sorted(keyed, key=lambda x: (x[0], x[1]))]
+
+
+def english(loader: Loader, task: tasks.Task, sources, dropped: dict, part: str) -> list[dict]:
+    parts = []
+    for i, source in enumerate(sources):
+        rows, why = loader.rows(task, source, "en")
+        if len(sources) > 1:  # ids are unique within a source only
+            for r in rows:
+                r["id"] = f"{source.repo}:{source.split}:{r['id']}"
+        if why:
+            dropped.setdefault(part, {})[source.label] = why
+        parts.append(rows)
+    return interleave(parts)
+
+
+def write_training(loader: Loader, task: tasks.Task, params: config.Params, tmp: Path, meta: dict,
+                   size: int | None = None, languages: list[str] | None = None) -> list[str]:
+    """English train.jsonl and dev.jsonl of a task under `tmp`; returns its label names.
+    `size`: a seeded subsample of the training set; `languages`: each example is assigned one of
+    them (round robin over a seeded shuffle), for the translate stage to translate into."""
+    dp = params.group("data")
+    train = english(loader, task, task.train, meta["dropped"], "train")
+    if dp.max_train_examples is not None:
+        train = train[:dp.max_train_examples]
+    dev = english(loader, task, task.dev, meta["dropped"], "dev")
+    labels = task.labels if task.labels is not None else tuple(
+        sorted({t for r in train + dev for t in r["tags"]}))  # CCG: the supertags seen
+    if size is not None and size < len(train):
+        rng = random.Random(f"{params.seed}:size:{task.name}")
+        keep = sorted(rng.sample(range(len(train)), size))
+        train = [train[i] for i in keep]
+    if languages:
+        train = assign_languages(train, languages, f"{params.seed}:lang:{task.name}:train")
+        dev = assign_languages(dev, languages, f"{params.seed}:lang:{task.name}:dev")
+    meta["counts"]["train"] = io.write_jsonl(tmp / "train.jsonl", train)
+    meta["counts"]["dev"] = io.write_jsonl(tmp / "dev.jsonl", dev)
+    return list(labels)
+
+
+def assign_languages(rows: list[dict], languages: list[str], seed: str) -> list[dict]:
+    """Each row gets one language: round robin over a seeded shuffle, so every language holds an
+    equal share and the rows keep their order."""
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    lang_of = {i: languages[k % len(languages)] for k, i in enumerate(order)}
+    return [{**r, "lang": lang_of[i]} for i, r in enumerate(rows)]
+
+
+def mlm_corpus(params: config.Params, loader: Loader) -> tuple[list[dict], dict]:
+    """Multilingual MLM text: `sentences` lines, language l drawn with probability ~ n_l^alpha
+    (n_l = lines available; paper: alpha 0.3 over the 40 XTREME languages' Wikipedia). Tiny: the
+    world's corpus; paper: the Hub dump named in intermediate_train.mlm."""
+    mp = params.group("intermediate_train").mlm_params()
+    if params.profile == "tiny":
+        texts = {code: (paths.WORLD / "corpus" / f"{code}.txt").read_text(encoding="utf-8").splitlines()
+                 for code in tasks.WORLD_LANGUAGES}
+        sizes = {code: len(lines) for code, lines in texts.items()}
+        source = "the embedded world's corpus"
+    else:
+        langs = sorted({l for t in tasks.BENCHMARK_TARGETS["xtreme"] for l in tasks.TARGETS[t].languages["xtreme"]})
+        dumps = {code: sources.load_source(mp.corpus, mp.corpus_config.format(code=code), "train",
+                                        local_hub=loader.local_hub, revision=mp.revision) for code in langs}
+        sizes = {code: len(ds) for code, ds in dumps.items()}
+        texts = None
+        source = f"{mp.corpus} ({mp.corpus_config}) @ {mp.revision}"
+    weights = {c: n ** mp.alpha for c, n in sizes.items()}
+    total = sum(weights.values())
+    quota = {c: round(mp.sentences * w / total) for c, w in weights.items()}
+    rows = []
+    for code in sorted(quota):
+        rng = random.Random(f"{params.seed}:mlm:{code}")
+        if texts is not None:
+            lines = [l for l in texts[code] if l.strip()]
+            picked = rng.sample(lines, min(quota[code], len(lines)))
+        else:  # articles in a seeded order, cut into sentences, until the quota is met
+            picked, ds = [], dumps[code]
+            for i in rng.sample(range(len(ds)), len(ds)):
+                picked += [s for _, s in normalize.split_sentences(ds[i]["text"])]
+                if len(picked) >= quota[code]:
+                    break
+            picked = picked[:quota[code]]
+        rows += [{"id": f"{code}-{k}", "text": t, "lang": code} for k, t in enumerate(picked)]
+    random.Random(f"{params.seed}:mlm:order").shuffle(rows)
+    return rows, {"type": "mlm", "source": source, "alpha": mp.alpha, "per_language": quota,
+                  "no_answer": False, "labels": [], "dropped": {}}
+
+
+def write_eval(loader: Loader, task: tasks.Task, params: config.Params, tmp: Path, labels: Path,
+               meta: dict) -> None:
+    counts = meta["counts"].setdefault("eval", {})
+
+    def write(split: str, lang: str, rows: list[dict]) -> None:
+        counts.setdefault(split, {})[lang] = io.write_jsonl(tmp / "eval" / f"{split}-{lang}.jsonl", rows)
+        layout.write_labels(task.name, labels / f"{split}-{lang}", rows)
+
+    # Mewsli-X: one candidate set for every split (loaded once: ~1M entities in profile paper)
+    shared_pool = loader.rows(task, task.pool, "en")[0] if task.pool is not None else None
+    for split in task.eval:
+        pooled: dict[str, object] = {}
+        for lang in meta["languages"]:
+            source = task.eval_source(split, lang, params.profile)
+            if source is None:  # e.g. UD-POS kk/th/tl/yo have no dev data
+                continue
+            if source.format in normalize.POOLED_FORMATS:
+                pooled[lang] = loader.dataset(source, lang)
+                continue
+            rows, dropped = loader.rows(task, source, lang)
+            if dropped:
+                meta["dropped"].setdefault(split, {})[lang] = dropped
+            if not rows:  # e.g. a test split whose gold labels the source blanks: nothing to score
+                print(f"prepare {task.name}: {split}-{lang} has no labeled rows ({dropped}); not evaluated")
+                continue
+            write(split, lang, rows)
+        pool = None
+        if pooled:  # LAReQA: the relevant candidates of a question span every language
+            queries, pool = normalize.POOLED_FORMATS[task.eval[split].format](pooled)
+            for lang, rows in queries.items():
+                write(split, lang, rows)
+        elif shared_pool is not None:
+            pool = shared_pool
+        if pool is not None:
+            meta["counts"].setdefault("pool", {})[split] = io.write_jsonl(tmp / "eval" / f"{split}-pool.jsonl", pool)

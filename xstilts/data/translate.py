@@ -1,0 +1,170 @@
+"""Translation engines and translated rows, for stages `translate_intermediate` and `translate_train@<target>`.
+
+Two engines (`<profile>.translate.engine`):
+  world  profile tiny: the world's bilingual lexicon (data/world/lexicon.json), word by word; words
+         it does not know (names, numbers) are kept, English-only words (do-support, articles of a
+         language without them) are dropped. Word order stays English: crude, as MT can be.
+  model  profile paper: a transformers MT checkpoint (`model`, pinned `revision`), batched, with a
+         progress bar; `{lang}` in the name means one checkpoint per language (Marian opus-mt-en-xx);
+         a multilingual checkpoint takes `lang_codes`, each language's code (NLLB: deu_Latn), which
+         is forced as the first output token. Every translated sentence is appended to a cache under data/.translate_cache/ as
+         soon as its batch is done, so an interrupted run resumes where it stopped.
+
+What is translated, by task type: sentence pairs, multiple-choice contexts/questions/choices,
+QA questions and contexts, tagged tokens (world engine only: its one-word-to-one-word mapping keeps
+each tag on its word; an MT model's output has no token alignment, so tagged rows are dropped and
+counted). QA answers survive by mark-and-translate: the answer span is wrapped in « » before
+translation and read back from the marks; an example whose marks do not come back intact is
+dropped and counted (meta.json: dropped).
+
+translate_intermediate: rows of data/prepared/intermediate whose `lang` is not English are
+translated into it (prepare assigned each example one language of `intermediate_languages`);
+output data/translated/intermediate/<member>/{train,dev}.jsonl, all rows, in the same order.
+translate_train@<target>: with `target_training` other than zero_shot, the target's English
+training and dev data in each of its evaluation languages: data/translated/<target>/<lang>/. In
+profile paper with `translate.published`, XNLI and PAWS-X take the Hub's own translated training
+sets instead (as XTREME's translate-train baselines), early-stopping on English dev.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from xstilts import kinds
+from xstilts.core import config, paths, tasks
+
+
+
+
+# --- engines ------------------------------------------------------------------------------------
+class WorldTranslator:
+    """Word by word through the world's English -> language dictionaries."""
+
+    word_aligned = True   # one output word per input word: tags stay on their words
+
+    def __init__(self, lexicon_path: Path = paths.LEXICON):
+        self.lexicon = json.loads(Path(lexicon_path).read_text(encoding="utf-8"))
+
+    def _dictionary(self, lang: str) -> dict[str, str]:
+        if lang not in self.lexicon:
+            raise ValueError(f"the world's lexicon has no language '{lang}'; valid: {', '.join(self.lexicon)}")
+        return self.lexicon[lang]
+
+    def words(self, tokens: list[str], lang: str) -> list[str | None]:
+        """Each token's translation; None where the word is dropped."""
+        d = self._dictionary(lang)
+        out = []
+        for tok in tokens:
+            form = d.get(tok, d.get(tok.lower(), tok))
+            out.append(form if form != "" else None)
+        return out
+
+    def translate(self, texts: list[str], lang: str) -> list[str]:
+        return [" ".join(w for w in self.words(t.split(), lang) if w is not None) for t in texts]
+
+
+class ModelTranslator:
+    """A transformers seq2seq MT model, batched, resumable through an append-only cache."""
+
+    def __init__(self, tp: config.TranslateParams, cache_dir: Path = paths.TRANSLATE_CACHE, progress: bool = True):
+        self.tp, self.cache_dir, self.progress = tp, Path(cache_dir), progress
+        self._loaded: dict[str, tuple] = {}
+
+    def _checkpoint(self, lang: str) -> str:
+        return self.tp.model.format(lang=lang) if "{lang}" in self.tp.model else self.tp.model
+
+    def _load(self, lang: str):
+        name = self._checkpoint(lang)
+        if name not in self._loaded:
+            from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+            from xstilts.model.encoders import quiet_transformers
+            quiet_transformers()
+            tok = AutoTokenizer.from_pretrained(name, revision=self.tp.revision)
+            model = AutoModelForSeq2SeqLM.from_pretrained(name, revision=self.tp.revision).eval()
+            self._loaded[name] = (tok, model)
+        return self._loaded[name]
+
+    def cache_path(self, lang: str) -> Path:
+        key = hashlib.sha1(f"{self._checkpoint(lang)}@{self.tp.revision}|{lang}|{self.tp.max_length}".encode()).hexdigest()[:16]
+        return self.cache_dir / f"{lang}-{key}.jsonl"
+
+    def translate(self, texts: list[str], lang: str) -> list[str]:
+        import torch
+
+        path = self.cache_path(lang)
+        done = {}
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:  # a line cut short by an interruption
+                    continue
+                done[rec["src"]] = rec["tgt"]
+        todo = list(dict.fromkeys(t for t in texts if t not in done))
+        if todo:
+            tok, model = self._load(lang)
+            kwargs = {}
+            if self.tp.lang_codes:  # a multilingual checkpoint: the target language starts the output
+                if lang not in self.tp.lang_codes:
+                    raise ValueError(f"translate.lang_codes has no code for '{lang}' (needed by the multilingual "
+                                     f"checkpoint {self.tp.model}); add e.g. {lang}: <the model's language code>")
+                kwargs["forced_bos_token_id"] = tok.convert_tokens_to_ids(self.tp.lang_codes[lang])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            batches = range(0, len(todo), self.tp.batch_size)
+            if self.progress:
+                from tqdm.auto import tqdm
+                batches = tqdm(batches, desc=f"translate en->{lang}", unit="batch")
+            with open(path, "a", encoding="utf-8") as cache, torch.no_grad():
+                for i in batches:
+                    chunk = todo[i:i + self.tp.batch_size]
+                    enc = tok(chunk, return_tensors="pt", padding=True, truncation=True, max_length=self.tp.max_length)
+                    out = model.generate(**enc, max_length=self.tp.max_length, num_beams=1, do_sample=False, **kwargs)
+                    for src, tgt in zip(chunk, tok.batch_decode(out, skip_special_tokens=True)):
+                        done[src] = tgt
+                        cache.write(json.dumps({"src": src, "tgt": tgt}, ensure_ascii=False) + "\n")
+                    cache.flush()
+        return [done[t] for t in texts]
+
+
+def engine_for(params: config.Params):
+    tp = params.group("translate")
+    return WorldTranslator() if tp.engine == "world" else ModelTranslator(tp)
+
+
+# --- rows -----------------------------------------------------------------------------------------
+def translate_rows(rows: list[dict], task_type: str, lang: str, engine) -> tuple[list[dict], dict]:
+    """Rows in `lang`, in order; those that cannot be translated faithfully are dropped and counted.
+    What is translated is the task kind's (xstilts/kinds: Kind.translate)."""
+    return kinds.get(task_type).translate(rows, lang, engine)
+
+
+def translate_mixed(rows: list[dict], task_type: str, engine) -> tuple[list[dict], dict]:
+    """Rows tagged with a `lang` each (prepare's assignment): English ones as they are, the rest
+    translated into their language; the original order is kept."""
+    by_lang: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_lang.setdefault(r.get("lang", "en"), []).append(i)
+    result: dict[int, dict] = {}
+    dropped: dict[str, dict] = {}
+    for lang, idx in by_lang.items():
+        if lang == "en":
+            result.update({i: rows[i] for i in idx})
+            continue
+        out, why = translate_rows([rows[i] for i in idx], task_type, lang, engine)
+        if why:
+            dropped[lang] = why
+        kept = {r["id"]: r for r in out}  # QA and tagged rows may be dropped: match by id
+        result.update({i: kept[rows[i]["id"]] for i in idx if rows[i]["id"] in kept})
+    return [result[i] for i in sorted(result)], dropped
+
+
+def published_rows(params: config.Params, task: tasks.Task, lang: str) -> tuple[list[dict], dict]:
+    """The Hub's own translation of a target's training data into `lang` (XNLI: MNLI's train,
+    machine-translated by XNLI's authors; PAWS-X: its translated train), loaded and normalized like
+    any source (local mirror and revisions apply)."""
+    from xstilts.data.prepare import Loader
+
+    rows, dropped = Loader(params).rows(task, task.translated_train, lang)
+    return [{**r, "lang": lang} for r in rows], dropped

@@ -1,0 +1,3 @@
+"""The leaderboard layout, the official XTREME / XTREME-R scorer, and the score stage's summaries."""
+
+

@@ -1,0 +1,68 @@
+"""What the score stage writes (stages/score.py): both arms' scores, the gain, the settings behind
+the numbers, and the command that reproduces each arm's block."""
+from __future__ import annotations
+
+import json
+
+from xstilts.core import config, paths
+from xstilts.eval import scorer
+
+
+def subtract(a: dict, b: dict) -> dict:
+    """a - b on the keys both have (a task or group one arm lacks has no gain)."""
+    out = {}
+    for k, v in a.items():
+        if k not in b:
+            continue
+        out[k] = subtract(v, b[k]) if isinstance(v, dict) else v - b[k]
+    return out
+
+
+def variant(params: config.Params) -> dict:
+    """Which setting produced the numbers (strings: `dvc metrics diff` compares only numbers)."""
+    info = paths.PRETRAIN_INFO.exists() and json.loads(paths.PRETRAIN_INFO.read_text())
+    return {"profile": params.profile, "model": params.model,
+            "encoder_parameters": str(info.get("parameters", "unknown") if info else "unknown"),
+            "intermediate": params.intermediate,
+            "intermediate_mlm": str(params.intermediate_mlm).lower(),
+            "intermediate_languages": ",".join(params.intermediate_languages),
+            "intermediate_size": str(params.intermediate_size or "all"),
+            "target_training": params.target_training, "eval_split": params.eval_split}
+
+
+def languages_of(params: config.Params) -> dict[str, tuple[str, ...]]:
+    return {t: params.target_languages(t) for t in params.active_targets}
+
+
+def command(params: config.Params, arm: str) -> str:
+    cmd = (f"xstilts score --predictions {paths.PREDICTIONS / arm} --labels {paths.LABELS} --benchmark {params.benchmark} "
+           f"--split {params.eval_split} --profile {params.profile}")
+    return cmd + (f" --languages {','.join(params.languages)}" if params.languages else "")
+
+
+def build(params: config.Params) -> tuple[dict, dict, dict]:
+    by_split, info = {}, {}
+    for split in ("dev", "test"):
+        by_split[split] = {}
+        for arm in paths.ARMS:
+            by_split[split][arm], scored = scorer.evaluate(paths.PREDICTIONS / arm, paths.LABELS, params.benchmark,
+                                                                  split, languages_of(params))
+            if split == params.eval_split:
+                info[arm] = scored
+    results = by_split[params.eval_split]
+    ours, base = results["intermediate"], results["baseline"]
+    summary = {**ours, "baseline": base, "gain": subtract(ours, base), "variant": variant(params)}
+    scored = info["intermediate"]
+    scores = {"profile": params.profile, "benchmark": params.benchmark, "intermediate": params.intermediate,
+              "variant": variant(params), "seed": params.seed, "eval_split": params.eval_split, "targets": params.active_targets,
+              "scored": scored["scored"], "missing_tasks": scored["missing_tasks"],
+              "commands": {arm: command(params, arm) for arm in paths.ARMS},
+              "note": ("profile tiny: numbers from the embedded synthetic world, not the paper's data"
+                       if params.profile == "tiny" else "profile paper")}
+    return summary, scores, by_split
+
+
+def overall_line(summary: dict, benchmark: str) -> str:
+    if "all_task" in summary:
+        return f"{benchmark} {summary['all_task']:.1f} ({summary['gain']['all_task']:+.1f})"
+    return f"{benchmark}: no overall score (not every task of the benchmark ran)"

@@ -1,0 +1,169 @@
+"""What every task kind provides, and the file readers the kinds share.
+
+A kind (xstilts/kinds/<kind>.py) owns everything that differs between task types: how rows become
+model inputs (featurize, collate), its head and loss, how outputs become predictions (decode), the
+early-stopping dev score, how its rows are translated, its leaderboard files (gold labels and
+predictions, in the format google-research/xtreme's evaluate.py reads) and how one language file is
+scored. The training loop, the stages and the scorer call these methods and never ask which kind
+they hold. Modules here import torch only inside the methods that compute on tensors, so the cheap
+stages (prepare, score) load no torch.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+
+class LayoutError(ValueError):
+    """A file or task the leaderboard layout cannot hold or read; the message names it."""
+
+
+class ScoreError(LayoutError):
+    """Predictions or labels that cannot be scored; the message names the file and what is wrong."""
+
+
+class Kind:
+    name: str = ""
+    suffix: str = "tsv"        # leaderboard files: <split>-<lang>.<suffix>
+    trains: bool = True        # retrieval kinds embed sentences and train nothing
+    supervised: bool = True    # MLM: trained on, but no dev score and no epochs of its own
+    main_metric: str = ""      # the metric whose average is the task's avg_metric
+
+    # --- training and prediction (torch) --------------------------------------------------------
+    def featurize(self, rows: list[dict], tokenizer, hp, labels=()) -> list[dict]:
+        raise NotImplementedError(f"{self.name}: no featurization")
+
+    def collate(self, feats: list[dict], pad_id: int) -> dict:
+        """Pad `input_ids` into a batch; copy the targets the kind's features carry."""
+        import torch
+        batch = pad([f["input_ids"] for f in feats], pad_id)
+        if "labels" in feats[0]:
+            batch["labels"] = torch.tensor([f["labels"] for f in feats])
+        return batch
+
+    def head(self, hidden: int, n_labels: int):
+        raise NotImplementedError(f"{self.name}: no trainable head")
+
+    def output(self, head_out, batch_shape: dict):
+        """The head's output as the kind reads it (multiple choice: one row per example)."""
+        return head_out
+
+    def loss(self, out, targets: dict):
+        raise NotImplementedError
+
+    def train_batch(self, batch: dict, tokenizer, state: dict) -> dict:
+        """A training batch just before the step (MLM masks it here)."""
+        return batch
+
+    def eval_batch_size(self, batch_size: int, feats: list[dict]) -> int:
+        return batch_size
+
+    def batch_outputs(self, out) -> list:
+        """One entry per feature of a prediction batch."""
+        return out.argmax(-1).tolist()
+
+    def decode(self, feats: list[dict], rows: list[dict], outs: list, labels, no_answer: bool) -> list:
+        raise NotImplementedError
+
+    def dev_score(self, rows: list[dict], preds: list, no_answer: bool = False) -> float:
+        raise NotImplementedError
+
+    # --- data --------------------------------------------------------------------------------
+    def translate(self, rows: list[dict], lang: str, engine) -> tuple[list[dict], dict]:
+        raise ValueError(f"cannot translate rows of task kind '{self.name}'")
+
+    # --- the leaderboard layout ----------------------------------------------------------------
+    def labels_text(self, rows: list[dict]) -> str:
+        raise LayoutError(f"no label format for task kind '{self.name}'")
+
+    def predictions_text(self, rows: list[dict], preds) -> str:
+        raise LayoutError(f"no prediction format for task kind '{self.name}'")
+
+    def score(self, task, pred_path: Path, label_path: Path, lang: str) -> dict[str, float]:
+        """Every metric of one language file, 0-100, in evaluate.py's key order."""
+        raise ScoreError(f"no scorer for task kind '{self.name}' ({task.name})")
+
+    def avg_metric(self, averages: dict) -> float:
+        return averages[f"avg_{self.main_metric}"]
+
+
+def pad(sequences: list[list[int]], pad_id: int) -> dict:
+    import torch
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for i, s in enumerate(sequences):
+        ids[i, :len(s)] = torch.tensor(s)
+        mask[i, :len(s)] = 1
+    return {"input_ids": ids, "attention_mask": mask}
+
+
+@dataclass
+class RetrievalRun:
+    """What a retrieval kind needs from the retrieve stage: the evaluation files, an embedder, and
+    where each split-language's predictions go."""
+    sets: list[tuple[str, str]]                         # (split, lang) evaluation files present
+    languages: list[str]
+    rows: Callable[[str, str], list[dict]]              # (split, lang) -> prepared rows
+    pool: Callable[[str], list[dict]]                   # split -> the shared candidate pool
+    vectors: Callable[[list[dict]], object]             # rows -> embeddings of their `text`
+    write: Callable[[str, str, list[dict], object], None]   # (split, lang, query rows, predictions)
+    log: dict
+
+
+def split_rows(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    return [r for r in rows if r["kind"] == "query"], [r for r in rows if r["kind"] == "candidate"]
+
+
+# --- readers (the same for predictions and labels, as evaluate.py) ------------------------------
+def read_lines(path: Path) -> list[str]:
+    """One entry per line, stripped; blank lines are entries (they are examples in evaluate.py)."""
+    with open(path, encoding="utf-8") as f:
+        return [line.strip() for line in f]
+
+
+def read_tags(path: Path) -> list[list[str]]:
+    """Sentences of tags: a blank line closes a sentence (even an empty one), as evaluate.py's read_tag."""
+    sentences, current = [], []
+    for line in read_lines(path):
+        if line:
+            current.append(line)
+        else:
+            sentences.append(current)
+            current = []
+    if current:
+        sentences.append(current)
+    return sentences
+
+
+def read_json(path: Path):
+    obj = json.loads(Path(path).read_text(encoding="utf-8"))
+    return obj["data"] if isinstance(obj, dict) and "data" in obj else obj  # SQuAD files wrap theirs
+
+
+def read_jsonl_labels(path: Path) -> list:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line)["label"] for line in f]
+
+
+def squad_answers(data: list[dict]) -> dict[str, list[str]]:
+    return {qa["id"]: [a["text"] for a in qa["answers"]]
+            for article in data for paragraph in article["paragraphs"] for qa in paragraph["qas"]}
+
+
+def queries(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if r.get("kind", "query") == "query"]
+
+
+def same_count(pred, gold, pred_path: Path, label_path: Path, unit: str) -> None:
+    if len(pred) != len(gold):
+        raise ScoreError(f"{pred_path} has {len(pred)} {unit}, {label_path} has {len(gold)}")
+    if not gold:
+        raise ScoreError(f"{label_path} is empty")
+
+
+def accuracy(pred: list, gold: list) -> dict:
+    correct = sum(p == g for p, g in zip(pred, gold))
+    return {"accuracy": correct / len(pred) * 100}  # evaluate.py's operation order, to the last bit

@@ -1,0 +1,49 @@
+"""Ranking (LAReQA, Mewsli-X): the top 20 of a candidate pool shared by all languages. Files: labels
+{query id: [relevant ids]}, predictions {query id: [ids, best first]}; scored by mAP@20 as
+utils_lareqa defines it, or, with one gold candidate per query (Mewsli-X, Task.one_gold), by
+utils_mewslix's reciprocal rank within the top 20 (what evaluate.py reports as map@20)."""
+from __future__ import annotations
+
+import json
+
+from xstilts.kinds.base import Kind, RetrievalRun, queries, read_json, split_rows
+from xstilts.metrics import retrieval as rmetrics
+
+TOP_K = 20  # ranking predictions hold the top 20 (mAP@20)
+
+
+class Ranking(Kind):
+    name = "ranking"
+    suffix = "json"
+    trains = False
+    main_metric = "map@20"
+
+    def retrieve(self, run: RetrievalRun) -> None:
+        from xstilts.model import search
+        for split in ("dev", "test"):
+            langs = [lang for s, lang in run.sets if s == split]
+            if not langs:
+                continue
+            pool = run.pool(split)
+            pool_vectors, pool_ids = run.vectors(pool), [c["id"] for c in pool]
+            for lang in langs:
+                qs, _ = split_rows(run.rows(split, lang))
+                run.write(split, lang, qs, search.rank(run.vectors(qs), pool_vectors, pool_ids, k=TOP_K))
+                run.log["sizes"][f"{split}-{lang}"] = [len(qs), len(pool)]
+
+    def labels_text(self, rows):
+        return json.dumps({q["id"]: list(q["relevant"]) for q in queries(rows)}, ensure_ascii=False)
+
+    def predictions_text(self, rows, preds):
+        return json.dumps({q["id"]: list(r) for q, r in zip(queries(rows), preds)}, ensure_ascii=False)
+
+    def score(self, task, pred_path, label_path, lang):
+        gold, pred = read_json(label_path), read_json(pred_path)
+        if task.one_gold:  # utils_mewslix.evaluate: reciprocal rank of the one gold entity in the top 20
+            ranks = []
+            for q, ids in gold.items():
+                top = pred.get(q, [])[:TOP_K]
+                ranks.append(1.0 / (top.index(ids[0].strip()) + 1) if ids[0].strip() in top else 0.0)
+            return {"map@20": (sum(ranks) / len(ranks) if ranks else 0.0) * 100}
+        return {"map@20": 100 * rmetrics.mean_average_precision_at_k(
+            [pred.get(q, []) for q in gold], [set(ids) for ids in gold.values()], k=TOP_K)}

@@ -1,0 +1,3 @@
+"""Metric functions, pure Python: classification, tagging, QA (SQuAD, MLQA) and retrieval."""
+
+

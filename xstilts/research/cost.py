@@ -1,0 +1,99 @@
+"""GPU-hour estimate of planned profile-paper experiments, for `xstilts grid --dry-run`.
+
+Training tokens of one experiment = for each task it trains (its intermediate task(s), then every
+trained target, for the baseline arm too when no run has that arm yet): English training examples
+x choices (multiple choice scores each pair) x epochs x max_seq_length, from params.yaml's paper
+hyperparameters. Hours = tokens / the model's training throughput (benchmarks/throughput.csv).
+
+This is an upper bound on the schedule (every sequence padded to max_seq_length, no early stop)
+and leaves out evaluation, machine translation of translated variants and model downloads. QA
+contexts longer than max_seq_length become several windows; the estimate counts one per example.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from xstilts.core import config, paths, tasks
+
+THROUGHPUT_CSV = paths.THROUGHPUT_CSV
+
+
+# English training examples per task in profile paper (../shared/reference/datasets.md, paper.md).
+TRAIN_EXAMPLES = {
+    "anli_plus": 1_104_934,   # ANLI r1-r3 + MNLI + SNLI (paper.md)
+    "mnli": 392_702, "qqp": 363_846, "squad_v1": 87_599, "squad_v2": 130_319, "hellaswag": 39_905,
+    "ccg": 39_604,            # CCGbank sections 02-21, the usual training split (ours, 00-18, is of that order)
+    "cosmosqa": 25_262, "commonsenseqa": 9_741,
+    "pawsx": 49_401, "copa": 400, "udpos": 21_253, "panx": 20_000,
+    "tydiqa": 3_696,          # TyDiQA-GoldP, its English training questions
+}
+
+
+CHOICES = {"hellaswag": 4, "cosmosqa": 4, "commonsenseqa": 5, "copa": 2}
+
+
+@dataclass
+class Estimate:
+    tokens: dict[str, float]      # phase -> training tokens
+    tokens_per_s: float
+    throughput_source: str
+
+    @property
+    def total_tokens(self) -> float:
+        return sum(self.tokens.values())
+
+    @property
+    def gpu_hours(self) -> float:
+        return self.total_tokens / self.tokens_per_s / 3600
+
+
+def throughput(model: str, path: Path = THROUGHPUT_CSV) -> tuple[float, str]:
+    """(training tokens per second, where that number comes from) for a paper-profile model."""
+    with open(path, encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(line for line in f if not line.startswith("#")) if r["model"] == model]
+    if not rows:
+        raise config.ParamsError(f"{path} has no throughput for model '{model}': run benchmarks/throughput.py "
+                                 f"on a GPU, or add a row")
+    measured = [r for r in rows if r["source"].startswith("measured")]
+    row = (measured or rows)[0]
+    return float(row["train_tokens_per_s"]), f"{row['source']} ({row['device']})"
+
+
+def task_tokens(name: str, examples_from: str, hp, cap: int | None = None) -> float:
+    """Training tokens of one task: its examples (at most `cap`), choices, epochs, max_seq_length."""
+    n = TRAIN_EXAMPLES[examples_from]
+    if cap is not None:
+        n = min(n, cap)
+    return n * CHOICES.get(examples_from, 1) * hp.epochs * hp.max_seq_length
+
+
+def estimate(params: config.Params, with_baseline: bool) -> Estimate:
+    """One experiment (its `params`, profile paper)."""
+    it = params.train_group("intermediate_train")
+    tokens = {"intermediate": 0.0}
+    members = params.intermediate_members
+    # intermediate_size subsamples every task; multitask caps each at K examples (the sampler's)
+    caps = [c for c in (params.intermediate_size, it.multitask_params().examples_cap if len(members) > 1 else None)
+            if c is not None]
+    for m in members:
+        tokens["intermediate"] += task_tokens(m, m, it.for_task(m), min(caps) if caps else None)
+    if params.intermediate_mlm:
+        mp = it.mlm_params()
+        tokens["intermediate"] += mp.sentences * mp.max_seq_length
+    tt = params.train_group("target_train")
+    target_tokens = 0.0
+    for t in params.active_targets:
+        target = tasks.TARGETS[t]
+        if not target.trains:
+            continue
+        copies = 1  # translate-train: the training set once more per language it is translated into
+        if params.target_training != "zero_shot":
+            copies = max(1, len([l for l in params.target_languages(t) if l != "en"]))
+        target_tokens += copies * task_tokens(t, target.train_from, tt.for_task(t))
+    tokens["targets"] = target_tokens
+    if with_baseline:
+        tokens["baseline targets"] = target_tokens
+    tps, source = throughput(params.model)
+    return Estimate(tokens, tps, source)

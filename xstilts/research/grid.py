@@ -1,0 +1,167 @@
+"""The grid behind `xstilts grid`, `claim` and `collect`: plan the experiments the claims (or one
+family) need at every seed, queue the missing ones on DVC's queue, wait, collect them into
+reports/grid.json, and print verdicts or the family's answer. Printing is part of the job: these
+functions are the command line's bodies."""
+from __future__ import annotations
+
+from xstilts.core import config, tasks
+from xstilts.research import answers, claims, cost, families, judge, queue, results
+
+
+def fmt(value, relative: bool) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    return f"{value:{'+' if relative else ''}.1f}"
+
+
+def print_judgements(judged) -> None:
+    print(f"{'claim':<34} {'paper':>9} {'reproduced':>16} {'delta':>7}  verdict")
+    for j in judged:
+        c = j.claim
+        if c.is_statement and j.value is not None:
+            ours = f"{j.value:g}/{j.detail.get('of', '?')}"
+        else:
+            ours = fmt(j.value, c.relative)
+            if j.std is not None:
+                ours += f"±{j.std:.1f}"
+        delta = "-" if j.delta is None else f"{j.delta:+.1f}"
+        print(f"{c.id:<34} {fmt(c.paper_value, c.relative):>9} {ours:>16} {delta:>7}  {j.verdict}"
+              + (f" (missing: {', '.join(j.missing[:3])}{', ...' if len(j.missing) > 3 else ''})" if j.missing else ""))
+
+
+def claims_grid(claim_ids: list[str] | None, profile: str | None, jobs: int, wait: bool, dry_run: bool) -> list:
+    """Plan, queue and run the experiments the claims need; collect; judge. Shared by grid and claim."""
+    p = config.load()
+    profile = profile or p.profile
+    config.check_name("profile", profile, tasks.PROFILES)
+    reg = claims.registry()
+    chosen = reg.by_id(claim_ids) if claim_ids else reg.claims
+    needed = reg.needed(chosen)
+    raw = results.params_raw()
+    targets = {t for c in chosen for t in c.rule.get("targets", []) + ([c.rule["target"]] if "target" in c.rule else [])}
+    listed = set(raw["finetune_targets"]) | set(raw["retrieval_targets"])
+    if targets - listed:
+        raise config.ParamsError(f"the claims need targets that params.yaml does not list: "
+                                 f"{', '.join(sorted(targets - listed))}; add them to finetune_targets/retrieval_targets")
+    found, notes = results.match(reg, results.current_runs(), raw, profile)
+    planned = results.plan(reg, needed, raw, profile, p.seeds, found)
+    todo = [e for e in planned if not e.done]
+    print(f"grid ({profile}, seeds {', '.join(map(str, p.seeds))}): {len(chosen)} claims need "
+          f"{len(needed)} settings; {len(planned) - len(todo)} experiments done, {len(todo)} to run")
+    print_planned(planned, 34)
+    if dry_run and profile == "paper" and todo:
+        print_cost(planned, raw)
+    if dry_run:
+        return []
+    if todo:
+        if not queue_and_wait(todo, jobs, wait):
+            return []
+        found, notes = results.match(reg, results.current_runs(), raw, profile)
+    results.write_grid(grid_file_runs(reg, raw, profile, results.current_runs())[0], profile)
+    for n in notes:
+        print(f"warning: {n}")
+    print(f"collected into {results.GRID_FILE}; `dvc repro report` rebuilds the report")
+    evidence = results.evidence(found)
+    return [judge.judge(c, evidence, p.seeds, reg.bootstrap) for c in chosen]
+
+
+def print_planned(planned: list, width: int) -> None:
+    for e in planned:
+        where = f"done: {e.run.source} {e.run.name} @ {e.run.commit[:8]}" if e.done else "to run"
+        print(f"  {e.name:<{width}} {where}")
+
+
+def queue_and_wait(todo: list, jobs: int, wait: bool) -> bool:
+    """Queue what is not queued yet; start the workers; with wait, block until they finish."""
+    status = queue.queue_status()
+    for e in todo:
+        if status.get(e.name) not in ("Queued", "Running"):
+            queue.queue(e.name, e.overrides)
+    if not wait:
+        queue.dvc("queue", "start", "-j", str(jobs))
+        print(f"queued; started {jobs} worker(s). `dvc queue status` follows them; run the same command "
+              f"again when they are done to collect")
+        return False
+    queue.run_queue(jobs, [e.name for e in todo])
+    return True
+
+
+def print_cost(planned: list, raw: dict) -> None:
+    """Profile paper's GPU-hour estimate for the experiments still to run (stages/cost.py)."""
+
+    def baseline_key(params: dict) -> tuple:
+        p = config.validate(params)
+        return (p.model, p.seed, p.benchmark, p.target_training, tuple(p.active_targets))
+
+    covered = {baseline_key(results.apply(raw, e.run.params | {})) for e in planned if e.done}
+    total, sources = 0.0, set()
+    print(f"  {'experiment':<56} {'model':<18} {'train tokens':>13} {'GPU-h':>7}")
+    for e in planned:
+        if e.done:
+            continue
+        params = config.validate(results.apply(raw, e.overrides))
+        key = baseline_key(results.apply(raw, e.overrides))
+        est = cost.estimate(params, with_baseline=key not in covered)
+        covered.add(key)
+        total += est.gpu_hours
+        sources.add(est.throughput_source)
+        print(f"  {e.name:<56} {params.model:<18} {est.total_tokens:>13.3g} {est.gpu_hours:>7.1f}")
+    print(f"estimated GPU-hours to run: {total:.1f} (one GPU; an upper bound on the schedule: full epochs, every "
+          f"sequence at max_seq_length; evaluation, translation and downloads not included)")
+    for s in sorted(sources):
+        print(f"  throughput: {s}")
+
+
+def family_grid(family_id: str, profile: str | None, jobs: int, wait: bool, dry_run: bool) -> None:
+    p = config.load()
+    profile = profile or p.profile
+    config.check_name("profile", profile, tasks.PROFILES)
+    fams = families.load()
+    fam = fams.get(family_id) or (_ for _ in ()).throw(config.unknown("family", family_id, list(fams)))
+    reg = claims.registry()
+    raw = results.params_raw()
+    families.check({fam.id: fam}, reg, raw)
+    found = families.match(fam, reg, results.current_runs(), raw, profile)
+    planned = families.plan(fam, reg, raw, profile, p.seeds, found)
+    todo = [e for e in planned if not e.done]
+    print(f"{fam.id} ({profile}, seeds {', '.join(map(str, p.seeds))}): {fam.question}\n"
+          f"{len(planned)} experiments: {len(planned) - len(todo)} done, {len(todo)} to run")
+    print_planned(planned, 56)
+    if dry_run:
+        if profile == "paper" and todo:
+            print_cost(planned, raw)
+        return
+    if todo and not queue_and_wait(todo, jobs, wait):
+        return
+    runs = results.current_runs()
+    results.write_grid(grid_file_runs(reg, raw, profile, runs)[0], profile)
+    print(f"collected into {results.GRID_FILE}; `dvc repro report` rebuilds the report")
+    found = families.match(fam, reg, runs, raw, profile)
+    section = answers.analyse(fam, reg, found, config.validate(results.apply(raw, {"profile": profile})), profile)
+    print_section(section)
+
+
+def print_section(section) -> None:
+    widths = [max(len(str(r[i])) for r in [section.header, *section.rows]) for i in range(len(section.header))]
+    for row in [section.header, *section.rows]:
+        print("  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+    print(f"answer: {section.answer}")
+    if section.missing:
+        print(f"missing experiments: {', '.join(section.missing)}")
+
+
+def grid_file_runs(reg, raw: dict, profile: str, runs: list) -> tuple[list, list[str], dict]:
+    """The runs reports/grid.json keeps: every registered setting's, then every family experiment's
+    (once each), with the notes on disagreeing baselines and the settings found."""
+    found, notes = results.match(reg, runs, raw, profile)
+    out = results.grid_runs(found)
+    seen = {r.commit for r in out}
+    for fam in families.load().values():
+        for _, by_seed in sorted(families.match(fam, reg, runs, raw, profile).items()):
+            for _, run in sorted(by_seed.items()):
+                if run.commit not in seen:
+                    seen.add(run.commit)
+                    out.append(run)
+    return out, notes, found

@@ -1,0 +1,116 @@
+"""Generate (stage `world`, stages/world.py) the embedded synthetic multilingual world (profile tiny).
+
+The world is a tiny universe of people, animals, things and places, and six languages that talk
+about it: English and five synthetic languages (xstilts/core/tasks.py: WORLD_LANGUAGES) with their own
+vocabularies, word orders, adjective and adposition placement, plural marking and, for one, another
+script. Names and numerals are shared across languages, a few nouns are loanwords shared by all,
+and Estran is a close relative of English (its words derive from English by sound changes), as
+real languages share. Every sentence is rendered from a language-independent *frame*, so the same
+frame in two languages is a translation: that gives parallel evaluation sets (XNLI, XQuAD, Tatoeba)
+for free, as the real ones are translations of English.
+
+Transfer needs shared structure, not only shared words (../shared/reference/toolchain.md): the
+languages share the frame distribution, and a share of the non-English pretraining corpus is
+code-switched (English words mixed in), the kind of anchor real web corpora carry.
+
+Outputs, under data/world/:
+  corpus/<code>.txt                        plain-text pretraining corpus per language (its size is
+                                            corpus_share x corpus_sentences: high/mid/low resource)
+  hub/<owner>/<repo>/<config>/<split>-00000-of-00001.parquet
+                                            every task's data in its Hub repo's exact layout and
+                                            features (xstilts/world/twins*.py)
+  ccgbank/data/AUTO/<section>/wsj_*.auto   CCG supertagging data in CCGbank's format
+  world.json                               languages, grammar settings and sizes
+
+Deterministic: every random choice comes from random.Random seeded by (world seed, purpose).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from xstilts.core import tasks
+from xstilts.world.grammar import (ANIMALS, FOOD, GRAMMARS, PEOPLE, PLACES, TEXTS, THINGS, VERBS, Renderer, build_lexicon,
+                                   random_frame, rng_for, text_of)
+from xstilts.world.twins import Writer, write_multiple_choice, write_nli, write_paraphrase
+from xstilts.world.twins_tokens import write_ccgbank, write_qa, write_retrieval, write_tagging
+
+
+# --- the world ---------------------------------------------------------------------------------
+def generate(out: Path, wp, languages=tasks.WORLD_LANGUAGES) -> dict:
+    """Write the whole world under `out` (a fresh directory): the pretraining corpus, every task's
+    twin in its Hub layout (stages/twins.py), the CCGbank-shaped directory and lexicon.json (the
+    English -> language dictionaries of the translate stage). Returns world.json."""
+    import datasets
+
+
+    datasets.disable_progress_bars()
+    seed = wp.seed
+    lexicons = {code: build_lexicon(code, seed, wp.loanword_share) for code in languages}
+    renderers = {code: Renderer(code, lexicons[code]) for code in languages}
+
+    reverse = {code: {r.word(c): c for c in r.lex} for code, r in renderers.items()}
+    for code, r in renderers.items():
+        rng = rng_for(seed, "corpus", code)
+        lines = []
+        # low-resource languages get the first share of the same stream of sentences
+        for _ in range(round(wp.corpus_sentences * (1.0 if code == "en" else wp.corpus_share.get(code, 1.0)))):
+            toks = r.sentence(random_frame(rng))
+            if code != "en" and rng.random() < wp.code_switch_rate:
+                toks = [_switch(rng, tok, reverse[code]) for tok in toks]
+            lines.append(text_of(toks))
+        path = out / "corpus" / f"{code}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    lexicon = {code: bilingual_dictionary(renderers["en"], r) for code, r in renderers.items() if code != "en"}
+    (out / "lexicon.json").write_text(json.dumps(lexicon, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
+                                      encoding="utf-8")
+    n_files = write_all(out, wp, renderers, languages)
+    summary = {"seed": seed, "params": asdict(wp) if hasattr(wp, "__dataclass_fields__") else dict(wp),
+               "languages": {c: {**asdict(languages[c]), **asdict(GRAMMARS[c])} for c in languages},
+               "parquet_files": n_files, "datasets_version": datasets.__version__}
+    (out / "world.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    return summary
+
+
+def bilingual_dictionary(en: Renderer, other: Renderer) -> dict[str, str]:
+    """English surface form -> the other language's, for the world's word-by-word translator (the
+    tiny profile's "MT system"). Inflected English forms map to the inflected form (plural nouns,
+    3rd-person verbs); English-only words (do-support, articles of a language without them) map to
+    "" (dropped). Word order stays English: a crude translation, as real MT is imperfect."""
+    out = {}
+    for concept in other.lex:
+        out[en.word(concept)] = other.word(concept)
+    for noun in [*PEOPLE, *ANIMALS, *FOOD, *TEXTS, *THINGS, *PLACES]:
+        out[en.noun(noun, True)] = other.noun(noun, True)
+    for verb, (third, base, *_) in VERBS.items():
+        out[third] = out[base] = other.word(verb)
+    out["does"] = out["do"] = ""
+    out["an"] = out["a"]
+    if not other.g.determiners:
+        out["the"] = out["a"] = out["an"] = ""
+    return out
+
+
+def _switch(rng, tok, concept_of: dict[str, str]):
+    """Code-switching: a content word replaced by its English form (concepts are English words)."""
+    form, tag, role = tok
+    if tag in ("NOUN", "ADJ", "VERB") and form in concept_of and rng.random() < 0.4:
+        return (concept_of[form], tag, role)
+    return tok
+
+
+def write_all(out: Path, wp, renderers: dict[str, Renderer], languages) -> int:
+    """Every twin under out/hub (and out/ccgbank). Returns the number of parquet files."""
+    w = Writer(out)
+    seed = wp.seed
+    write_nli(w, seed, wp, renderers)
+    write_paraphrase(w, seed, wp, renderers)
+    write_qa(w, seed, wp, renderers)
+    write_multiple_choice(w, seed, wp, renderers)
+    write_tagging(w, seed, wp, renderers, languages)
+    write_ccgbank(out, seed, wp, renderers["en"])
+    write_retrieval(w, seed, wp, renderers, languages)
+    return w.files
