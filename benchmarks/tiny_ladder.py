@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 class _Vocab:
-    """What modeling.tiny_masked_lm reads of a tokenizer."""
+    """What encoders.tiny_masked_lm reads of a tokenizer."""
 
     def __init__(self, size: int):
         self.size, self.pad_token_id = size, 1
@@ -32,11 +32,11 @@ class _Vocab:
 def rate_of(name: str, params, threads: int, steps: int) -> float:
     import torch
 
-    from stages import modeling
+    from xstilts.model import encoders
     pp = params.group("pretrain")
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = modeling.tiny_masked_lm(params.model_spec(name), _Vocab(pp.vocab_size), max_positions=256)
+    model = encoders.tiny_masked_lm(params.model_spec(name), _Vocab(pp.vocab_size), max_positions=256)
     opt = torch.optim.AdamW(model.parameters(), lr=pp.lr)
     ids = torch.randint(5, pp.vocab_size, (pp.batch_size, pp.max_seq_length))
     for step in range(steps + 3):
@@ -50,7 +50,7 @@ def rate_of(name: str, params, threads: int, steps: int) -> float:
 
 
 def main() -> None:
-    from stages import config
+    from xstilts.core import config
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--threads", type=int, default=None)

@@ -1,6 +1,6 @@
 """Loaders and normalizers on fixture files written in the real Hub sources' exact formats.
 
-Nobody here can reach the Hub, so every source format in the registry (stages/tasks.py) gets a
+Nobody here can reach the Hub, so every source format in the registry (xstilts/core/tasks.py) gets a
 fixture: a parquet file with the real columns and `datasets.Features` (ClassLabel names in the
 source's own order, struct-of-lists vs list-of-structs, int32 vs int64, the real placeholders of
 unlabeled rows), written where a local mirror keeps it (<repo>/<config>/<split>-00000-of-00001.parquet

@@ -1,4 +1,4 @@
-"""The official XTREME / XTREME-R scorer (stages/xtreme_scorer.py, stages/metrics.py).
+"""The official XTREME / XTREME-R scorer (xstilts/eval/scorer.py, xstilts/metrics/text.py).
 
 Golden values:
   * tests/golden/xtreme_mock_test_data.tsv holds, compacted, the scorer-relevant content of

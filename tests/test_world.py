@@ -9,7 +9,7 @@ from xstilts.data import sources
 from xstilts.world import generate as generate_mod, grammar
 
 # Features of the real Hub sources (column names in order, types, label names in the sources' own
-# order), written from datasets.md and the sources' loading scripts, not from stages/twins.py.
+# order), written from datasets.md and the sources' loading scripts, not from xstilts/world/twins*.py.
 S, I32, I64 = "Value('string')", "Value('int32')", "Value('int64')"
 NLI_LABEL = "ClassLabel(names=['entailment', 'neutral', 'contradiction'])"
 NLI = {"premise": S, "hypothesis": S, "label": NLI_LABEL}

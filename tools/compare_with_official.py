@@ -1,4 +1,4 @@
-"""Differential check of stages/xtreme_scorer.py against the official scorer.
+"""Differential check of xstilts/eval/scorer.py against the official scorer.
 
 Writes random prediction/label folders in the leaderboard layout (every task and official language
 of XTREME and XTREME-R, with the edge cases the official scripts treat specially: unanswered
@@ -24,7 +24,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from stages import leaderboard, tasks, xtreme_scorer  # noqa: E402
+from xstilts.core import tasks  # noqa: E402
+from xstilts.eval import layout, scorer  # noqa: E402
 
 UPOS = "ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X".split()
 IOB = ["O", "O", "O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"]
@@ -62,7 +63,7 @@ def random_folder(root: Path, benchmark: str, rnd: random.Random) -> None:
         for lang in tasks.TARGETS[task].languages[benchmark]:
             gold_path, pred_path = (root / side / task / f"test-{lang}" for side in ("labels", "predictions"))
             n = rnd.randint(1, 12)
-            kind = leaderboard.kind(task)
+            kind = layout.kind(task).name
             if kind in ("classification", "bitext"):
                 values = {"pawsx": ["0", "1"], "xnli": ["entailment", "neutral", "contradiction"]}.get(
                     task, [str(i) for i in range(6)])
@@ -141,7 +142,7 @@ def main() -> None:
                 if not out.exists():
                     sys.exit(f"evaluate.py failed (seed {seed}, {benchmark}):\n{proc.stderr[-2000:]}")
                 official = json.loads(out.read_text())
-                ours, _ = xtreme_scorer.evaluate(root / "predictions", root / "labels", benchmark)
+                ours, _ = scorer.evaluate(root / "predictions", root / "labels", benchmark)
                 differences(official, ours, [seed, benchmark], args.tolerance, found)
                 compared += count(official)
     print(f"| seeds | benchmarks | numbers compared | differences (> {args.tolerance:g}) |")

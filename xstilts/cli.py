@@ -170,7 +170,7 @@ def models_cmd(profile: str = PROFILE_OPTION) -> None:
 
 @app.command("languages")
 def languages_cmd(profile: str = PROFILE_OPTION) -> None:
-    """List the profile's languages with family, script and resource level (stages/languages.py)."""
+    """List the profile's languages with family, script and resource level (xstilts/research/languages.py)."""
     from xstilts.research import languages
     q = _profile_params(profile)
     print(f"{'code':<5} {'name':<16} {'family':<28} {'script':<14} {'resource':<8} measured on")

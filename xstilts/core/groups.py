@@ -28,13 +28,13 @@ class WorldParams:
     corpus_sentences: int
     code_switch_rate: float
     loanword_share: float
-    train_examples: int      # English training sets (some tasks take a fraction: stages/twins.py)
+    train_examples: int      # English training sets (some tasks take a fraction: xstilts/world/twins*.py)
     dev_examples: int        # English dev sets
     eval_per_language: int   # evaluation rows per split and language
     corpus_share: dict       # language -> share of corpus_sentences in its pretraining corpus (English: 1);
 
 
-                             # the world's high/mid/low-resource languages (stages/languages.py)
+                             # the world's high/mid/low-resource languages (xstilts/research/languages.py)
 
 
 @dataclass(frozen=True)

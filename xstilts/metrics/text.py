@@ -3,10 +3,10 @@
 Two families:
   * fractions in [0, 1] for training-time dev scores (accuracy, token_accuracy, squad_dev);
   * the benchmark's own numbers on its 0-100 scale, behaving like the official code, quirks
-    included (stages/xtreme_scorer.py calls these): seqeval-style chunk F1 (`tagging_prf`),
+    included (xstilts/eval/scorer.py calls these): seqeval-style chunk F1 (`tagging_prf`),
     SQuAD v1.1 (`squad_v1`, XQuAD and TyDiQA), MLQA's language-aware variant (`mlqa`) and
     SQuAD v2.0 with HasAns/NoAns (`squad_v2`, the squad_v2 intermediate task's dev).
-BUCC F1 and mAP@k live in stages/retrieval.py next to the mining and ranking they score.
+BUCC F1 and mAP@k live in xstilts/metrics/retrieval.py.
 """
 from __future__ import annotations
 

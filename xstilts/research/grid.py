@@ -89,7 +89,7 @@ def queue_and_wait(todo: list, jobs: int, wait: bool) -> bool:
 
 
 def print_cost(planned: list, raw: dict) -> None:
-    """Profile paper's GPU-hour estimate for the experiments still to run (stages/cost.py)."""
+    """Profile paper's GPU-hour estimate for the experiments still to run (xstilts/research/cost.py)."""
 
     def baseline_key(params: dict) -> tuple:
         p = config.validate(params)

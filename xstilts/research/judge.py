@@ -1,6 +1,6 @@
 """Judging claims (xstilts/research/claims.py) on collected runs.
 
-Judging (`judge`): the numbers come from runs (stages/results.py), one per setting and seed. A
+Judging (`judge`): the numbers come from runs (xstilts/research/results.py), one per setting and seed. A
 rule reads a `View`: a setting's score on a split, target and metric (the intermediate arm, or
 for the setting `baseline` the baseline arm), averaged over a multiset of seeds. The claimed
 quantity is the rule on all seeds; its spread is the standard deviation of the rule over single

@@ -1,4 +1,4 @@
-"""Generate (stage `world`, stages/world.py) the embedded synthetic multilingual world (profile tiny).
+"""Generate (stage `world`: stages/world.py) the embedded synthetic multilingual world (profile tiny).
 
 The world is a tiny universe of people, animals, things and places, and six languages that talk
 about it: English and five synthetic languages (xstilts/core/tasks.py: WORLD_LANGUAGES) with their own
@@ -40,7 +40,7 @@ from xstilts.world.twins_tokens import write_ccgbank, write_qa, write_retrieval,
 # --- the world ---------------------------------------------------------------------------------
 def generate(out: Path, wp, languages=tasks.WORLD_LANGUAGES) -> dict:
     """Write the whole world under `out` (a fresh directory): the pretraining corpus, every task's
-    twin in its Hub layout (stages/twins.py), the CCGbank-shaped directory and lexicon.json (the
+    twin in its Hub layout (xstilts/world/twins*.py), the CCGbank-shaped directory and lexicon.json (the
     English -> language dictionaries of the translate stage). Returns world.json."""
     import datasets
 

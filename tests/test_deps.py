@@ -1,0 +1,116 @@
+"""Every stage's code deps in dvc.yaml are exactly the code its command can run (issue 16), and the
+stages that do no tensor work start without torch."""
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from xstilts.research import deps
+
+
+def test_dvc_yaml_code_deps_are_complete_and_exact():
+    assert deps.check() == []
+
+
+@pytest.fixture
+def copy(tmp_path):
+    for part in ("stages", "xstilts", "data/languages.csv", "benchmarks/throughput.csv", "dvc.yaml"):
+        src, dst = ROOT / part, tmp_path / part
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dst)
+    return tmp_path
+
+
+def test_an_import_added_to_a_stage_without_its_dep_fails(copy):
+    script = copy / "stages/finetune.py"
+    script.write_text(script.read_text().replace("import json\n", "import json\n\nfrom xstilts.research import cost\n", 1))
+    problems = deps.check(copy / "dvc.yaml", copy)
+    assert len(problems) == 1 and problems[0].startswith("finetune: missing code deps: "), problems
+    assert set(problems[0].split(": ", 2)[2].split(", ")) == {  # the module, its package, the table it reads
+        "xstilts/research/cost.py", "xstilts/research/__init__.py", "benchmarks/throughput.csv"}
+    deps.write(copy / "dvc.yaml", copy)  # --write repairs it, and keeps the data deps
+    assert deps.check(copy / "dvc.yaml", copy) == []
+    finetune = yaml.safe_load((copy / "dvc.yaml").read_text())["stages"]["finetune"]
+    assert "xstilts/research/cost.py" in finetune["deps"] and finetune["deps"][0] == "models/intermediate/${item.arm}"
+
+
+def test_an_import_deep_in_the_library_reaches_every_stage_that_runs_it(copy):
+    base = copy / "xstilts/kinds/base.py"
+    base.write_text(base.read_text().replace("import json\n", "import json\n\nfrom xstilts.research import languages\n", 1))
+    stale = {line.split(":")[0] for line in deps.check(copy / "dvc.yaml", copy)}
+    assert stale == {"prepare", "prepare_retrieval", "prepare_intermediate", "translate_intermediate", "translate_train",
+                     "inter", "finetune", "retrieve", "score"}  # not world, pretrain, report: they run no kind
+
+
+def test_a_dep_the_stage_never_runs_is_reported(copy):
+    text = (copy / "dvc.yaml").read_text()
+    (copy / "dvc.yaml").write_text(text.replace("    - stages/world.py\n", "    - stages/world.py\n    - xstilts/research/report.py\n", 1))
+    assert deps.check(copy / "dvc.yaml", copy) == ["world: code deps it never runs: xstilts/research/report.py"]
+
+
+def test_training_does_not_depend_on_the_research_layer_nor_the_report_on_training():
+    for script in ("stages/pretrain.py", "stages/intermediate.py", "stages/finetune.py", "stages/retrieve.py",
+                   "stages/score.py"):
+        assert not [f for f in deps.closure(script) if f.startswith("xstilts/research/")], script
+    assert not [f for f in deps.closure("stages/report.py") if f.startswith(("xstilts/train/", "xstilts/model/"))]
+
+
+def test_cheap_stages_import_no_torch():
+    """The modules behind prepare, translate, score and report load without torch or transformers
+    (the skip paths of finetune and retrieve import them only after deciding to work)."""
+    code = ("import sys\n"
+            "import xstilts.data.prepare, xstilts.data.translate, xstilts.eval.summary, xstilts.research.report\n"
+            "import xstilts.train.curves, xstilts.data.prepared, xstilts.world.generate\n"
+            "heavy = [m for m in ('torch', 'transformers') if m in sys.modules]\n"
+            "assert not heavy, heavy\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_a_skipped_target_runs_without_torch(tmp_path):
+    """A target outside the benchmark: prepare, translate_train, finetune and retrieve skip in a
+    process that never imports torch."""
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    for cmd in (["stages/prepare.py", "xcopa"], ["stages/translate_train.py", "xcopa"],
+                ["stages/finetune.py", "--arm", "baseline", "--task", "xcopa"],
+                ["stages/prepare.py", "lareqa"], ["stages/retrieve.py", "--arm", "baseline", "--task", "lareqa"]):
+        proc = subprocess.run([sys.executable, "-X", "importtime", str(ROOT / cmd[0]), *cmd[1:]], cwd=tmp_path,
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert "| torch" not in proc.stderr and "| transformers" not in proc.stderr, cmd
+        assert "skipped" in proc.stdout, proc.stdout
+    assert (tmp_path / "data/predictions/baseline/xcopa/skipped.json").exists()
+    assert (tmp_path / "reports/curves/loss/finetune-baseline-xcopa.csv").read_text() == "run,step,loss\n"
+
+
+LAYERS = {"core": 0, "metrics": 1, "model": 1, "world": 1, "kinds": 2, "data": 3, "train": 3, "eval": 3,
+          "research": 4, "cli": 5}
+
+
+def test_layers_import_one_way():
+    """Each xstilts package imports only packages of its own layer or below (README "Layout"), and the
+    packages' import graph has no cycle."""
+    graph: dict[str, set[str]] = {}
+    for path in (ROOT / "xstilts").rglob("*.py"):
+        rel = path.relative_to(ROOT).with_suffix("").parts
+        if len(rel) < 2:
+            continue
+        here = rel[1]
+        for dotted in deps.imported_modules(path.read_text()):
+            there = dotted.split(".")[1] if "." in dotted else None
+            if there in LAYERS and there != here:
+                assert LAYERS[there] <= LAYERS[here], f"{path.relative_to(ROOT)} imports {dotted}"
+                graph.setdefault(here, set()).add(there)
+    seen, done = set(), set()
+
+    def visit(node, trail):
+        assert node not in trail, f"import cycle: {' -> '.join([*trail, node])}"
+        if node in done:
+            return
+        for nxt in graph.get(node, ()):
+            visit(nxt, [*trail, node])
+        done.add(node)
+    for node in graph:
+        visit(node, [])
