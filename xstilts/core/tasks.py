@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from xstilts.core.languages import REAL_LANGUAGES, WORLD_LANGUAGES, Language, languages_of  # noqa: F401
+
 TASK_TYPES = ("classification", "multiple_choice", "qa", "tagging", "retrieval")
 
 # Label names in our canonical order. Labels are always mapped by *name* from the source's
@@ -33,62 +35,9 @@ NER_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
 LABEL_ALIASES = {"contradictory": "contradiction"}  # XNLI-MT's English MNLI file spells it so
 
 
-@dataclass(frozen=True)
-class Language:
-    code: str   # ISO 639-1 where one exists (the key used everywhere in xstilts)
-    iso3: str   # Tatoeba config names use it
-    name: str   # google/xtreme udpos config names use it; TyDiQA ids use it in lower case
-
-
-# The 40 XTREME languages plus XTREME-R's 10 additions (google-research/xtreme README), with the
-# iso3 codes of Tatoeba's configs and the English names of udpos configs.
-REAL_LANGUAGES = {l.code: l for l in (
-    Language("af", "afr", "Afrikaans"), Language("ar", "ara", "Arabic"),
-    Language("bg", "bul", "Bulgarian"), Language("bn", "ben", "Bengali"),
-    Language("de", "deu", "German"), Language("el", "ell", "Greek"),
-    Language("en", "eng", "English"), Language("es", "spa", "Spanish"),
-    Language("et", "est", "Estonian"), Language("eu", "eus", "Basque"),
-    Language("fa", "pes", "Persian"), Language("fi", "fin", "Finnish"),
-    Language("fr", "fra", "French"), Language("he", "heb", "Hebrew"),
-    Language("hi", "hin", "Hindi"), Language("hu", "hun", "Hungarian"),
-    Language("id", "ind", "Indonesian"), Language("it", "ita", "Italian"),
-    Language("ja", "jpn", "Japanese"), Language("jv", "jav", "Javanese"),
-    Language("ka", "kat", "Georgian"), Language("kk", "kaz", "Kazakh"),
-    Language("ko", "kor", "Korean"), Language("ml", "mal", "Malayalam"),
-    Language("mr", "mar", "Marathi"), Language("ms", "msa", "Malay"),
-    Language("my", "mya", "Burmese"), Language("nl", "nld", "Dutch"),
-    Language("pt", "por", "Portuguese"), Language("ru", "rus", "Russian"),
-    Language("sw", "swh", "Swahili"), Language("ta", "tam", "Tamil"),
-    Language("te", "tel", "Telugu"), Language("th", "tha", "Thai"),
-    Language("tl", "tgl", "Tagalog"), Language("tr", "tur", "Turkish"),
-    Language("ur", "urd", "Urdu"), Language("vi", "vie", "Vietnamese"),
-    Language("yo", "yor", "Yoruba"), Language("zh", "cmn", "Chinese"),
-    # XTREME-R additions
-    Language("az", "aze", "Azerbaijani"), Language("gu", "guj", "Gujarati"),
-    Language("ht", "hat", "Haitian"), Language("lt", "lit", "Lithuanian"),
-    Language("pa", "pan", "Punjabi"), Language("pl", "pol", "Polish"),
-    Language("qu", "que", "Quechua"), Language("ro", "ron", "Romanian"),
-    Language("uk", "ukr", "Ukrainian"), Language("wo", "wol", "Wolof"),
-)}
-
-# The embedded world's languages. ISO 639-3 reserves qaa-qtz for local use, so the synthetic
-# languages take codes no real language has. Their grammars live in xstilts/world/grammar.py.
-WORLD_LANGUAGES = {l.code: l for l in (
-    Language("en", "eng", "English"),
-    Language("qa", "qaa", "Aurelic"),
-    Language("qb", "qab", "Borean"),
-    Language("qc", "qac", "Cyrenic"),
-    Language("qd", "qad", "Dravel"),
-    Language("qe", "qae", "Estran"),
-)}
-
 PROFILES = ("tiny", "paper")
 BENCHMARKS = ("xtreme", "xtreme_r")
 SPLITS = ("train", "dev", "test")
-
-
-def languages_of(profile: str) -> dict[str, Language]:
-    return WORLD_LANGUAGES if profile == "tiny" else REAL_LANGUAGES
 
 
 # --- official language lists, in evaluate.py's order (its averages sum in this order) -----

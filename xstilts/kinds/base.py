@@ -164,6 +164,18 @@ def same_count(pred, gold, pred_path: Path, label_path: Path, unit: str) -> None
         raise ScoreError(f"{label_path} is empty")
 
 
+def lines_text(values) -> str:
+    """One value per line: classification labels, Tatoeba match indices."""
+    return "".join(f"{v}\n" for v in values)
+
+
+def score_lines(pred_path: Path, label_path: Path) -> dict:
+    """Accuracy of one-value-per-line files, as evaluate.py scores classification and Tatoeba."""
+    pred, gold = read_lines(pred_path), read_lines(label_path)
+    same_count(pred, gold, pred_path, label_path, "lines")
+    return accuracy(pred, gold)
+
+
 def accuracy(pred: list, gold: list) -> dict:
     correct = sum(p == g for p, g in zip(pred, gold))
     return {"accuracy": correct / len(pred) * 100}  # evaluate.py's operation order, to the last bit

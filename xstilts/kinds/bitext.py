@@ -3,7 +3,7 @@ indexes the non-English side and queries with English). Files: one line per quer
 (gold / predicted) match; scored by accuracy."""
 from __future__ import annotations
 
-from xstilts.kinds.base import Kind, RetrievalRun, accuracy, queries, read_lines, same_count, split_rows
+from xstilts.kinds.base import Kind, RetrievalRun, lines_text, queries, score_lines, split_rows
 
 
 class Bitext(Kind):
@@ -19,12 +19,10 @@ class Bitext(Kind):
             run.log["sizes"][f"{split}-{lang}"] = [len(qs), len(candidates)]
 
     def labels_text(self, rows):
-        return "".join(f"{q['relevant'][0]}\n" for q in queries(rows))
+        return lines_text(q["relevant"][0] for q in queries(rows))
 
     def predictions_text(self, rows, preds):
-        return "".join(f"{p}\n" for p in preds)
+        return lines_text(preds)
 
     def score(self, task, pred_path, label_path, lang):
-        pred, gold = read_lines(pred_path), read_lines(label_path)
-        same_count(pred, gold, pred_path, label_path, "lines")
-        return accuracy(pred, gold)
+        return score_lines(pred_path, label_path)

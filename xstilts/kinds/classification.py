@@ -2,7 +2,7 @@
 name per row; leaderboard files hold one label per line."""
 from __future__ import annotations
 
-from xstilts.kinds.base import Kind, accuracy, read_lines, same_count
+from xstilts.kinds.base import Kind, lines_text, score_lines
 from xstilts.metrics import text as metrics
 
 
@@ -39,12 +39,10 @@ class Classification(Kind):
         return [{**r, "text_a": x, "text_b": y, "lang": lang} for r, x, y in zip(rows, a, b)], {}
 
     def labels_text(self, rows):
-        return "".join(f"{r['label']}\n" for r in rows)
+        return lines_text(r["label"] for r in rows)
 
     def predictions_text(self, rows, preds):
-        return "".join(f"{p}\n" for p in preds)
+        return lines_text(preds)
 
     def score(self, task, pred_path, label_path, lang):
-        pred, gold = read_lines(pred_path), read_lines(label_path)
-        same_count(pred, gold, pred_path, label_path, "lines")
-        return accuracy(pred, gold)
+        return score_lines(pred_path, label_path)
