@@ -50,7 +50,7 @@ def main(params, arm: str, task: str) -> None:
     english = {part: prepared.load_train(task, part) for part in ("train", "dev")}
 
     def translated(lang: str, part: str) -> list[dict]:
-        return io.read_jsonl(paths.translated(task) / lang / f"{part}.jsonl")
+        return io.read_jsonl(paths.rows(paths.translated(task) / lang, part))
 
     # (name, training rows, early-stopping rows, the languages whose eval sets this model predicts)
     if mode == "zero_shot":

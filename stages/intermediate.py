@@ -40,7 +40,7 @@ def main(params, arm: str, task: str) -> None:
         loop.setup(params.seed, tp.torch_threads)
         members, lr = [], None
         for name, m in meta["members"].items():
-            rows = {part: io.read_jsonl(data / name / f"{part}.jsonl") for part in ("train", "dev")}
+            rows = {part: io.read_jsonl(paths.rows(data / name, part)) for part in ("train", "dev")}
             if name == tasks.MLM:
                 mp = tp.mlm_params()
                 hp = config.TaskHparams(batch_size=mp.batch_size, epochs=1, max_seq_length=mp.max_seq_length)

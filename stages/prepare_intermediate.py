@@ -25,8 +25,8 @@ def main(params) -> None:
             meta["members"][member] = m
         if params.intermediate_mlm:
             rows, m = prepare.mlm_corpus(params, loader)
-            m["counts"] = {"train": io.write_jsonl(tmp / tasks.MLM / "train.jsonl", rows), "dev": 0}
-            io.write_jsonl(tmp / tasks.MLM / "dev.jsonl", [])
+            m["counts"] = {"train": io.write_jsonl(paths.rows(tmp / tasks.MLM, "train"), rows), "dev": 0}
+            io.write_jsonl(paths.rows(tmp / tasks.MLM, "dev"), [])
             meta["members"][tasks.MLM] = m
         meta["sources"] = loader.provenance
         (tmp / paths.META).write_text(json.dumps(meta, indent=2) + "\n")

@@ -24,12 +24,12 @@ def main(params) -> None:
             for member, m in meta["members"].items():
                 info["members"][member] = {"counts": {}, "dropped": {}}
                 for part in ("train", "dev"):
-                    rows = io.read_jsonl(src / member / f"{part}.jsonl")
+                    rows = io.read_jsonl(paths.rows(src / member, part))
                     if needs and m["type"] != "mlm":
                         rows, dropped = translate.translate_mixed(rows, m["type"], engine)
                         if dropped:
                             info["members"][member]["dropped"][part] = dropped
-                    info["members"][member]["counts"][part] = io.write_jsonl(tmp / member / f"{part}.jsonl", rows)
+                    info["members"][member]["counts"][part] = io.write_jsonl(paths.rows(tmp / member, part), rows)
         (tmp / paths.META).write_text(json.dumps({**meta, "translation": info}, indent=2) + "\n")
     print(f"translate_intermediate ({', '.join(params.intermediate_languages)}): "
           + ("; ".join(f"{k}: {v['counts']}" for k, v in info["members"].items()) or info.get("skipped", "")))

@@ -43,7 +43,7 @@ def main(params, target: str) -> None:
                         dropped = {}
                     else:
                         rows, dropped = translate.translate_rows(rows, meta["type"], lang, engine)
-                    info["counts"].setdefault(lang, {})[part] = io.write_jsonl(tmp / lang / f"{part}.jsonl", rows)
+                    info["counts"].setdefault(lang, {})[part] = io.write_jsonl(paths.rows(tmp / lang, part), rows)
                     if dropped:
                         info["dropped"].setdefault(lang, {})[part] = dropped
         (tmp / paths.META).write_text(json.dumps(info, indent=2) + "\n")

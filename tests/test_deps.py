@@ -1,5 +1,7 @@
 """Every stage's code deps in dvc.yaml are exactly the code its command can run (issue 16), and the
 stages that do no tensor work start without torch."""
+import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -11,7 +13,7 @@ from conftest import ROOT
 from xstilts.research import deps
 
 
-def test_dvc_yaml_code_deps_are_complete_and_exact():
+def test_every_stage_depends_on_its_own_scripts_manifest():
     assert deps.check() == []
 
 
@@ -20,35 +22,57 @@ def copy(tmp_path):
     for part in ("stages", "xstilts", "data/languages.csv", "benchmarks/throughput.csv", "dvc.yaml"):
         src, dst = ROOT / part, tmp_path / part
         dst.parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, dst)
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dst, **({"ignore": shutil.ignore_patterns(
+            "__pycache__")} if src.is_dir() else {}))
     return tmp_path
 
 
-def test_an_import_added_to_a_stage_without_its_dep_fails(copy):
+def manifests(root) -> dict[str, dict]:
+    return {s: json.loads(deps.manifest_text(s, root))["files"] for s in deps.scripts(root)}
+
+
+def test_a_manifest_holds_every_file_of_the_closure_with_its_md5(copy):
+    files = json.loads(deps.manifest_text("stages/report.py", copy))["files"]
+    assert "xstilts/research/templates/report.tex.j2" in files and "data/languages.csv" in files
+    assert {f for f in files if f.endswith(".py")} == {f for f in deps.closure("stages/report.py", copy) if f.endswith(".py")}
+    assert files["stages/report.py"] == hashlib.md5((copy / "stages/report.py").read_bytes()).hexdigest()
+
+
+def test_an_import_added_to_a_stage_reaches_its_manifest_and_no_other(copy):
+    before = manifests(copy)
     script = copy / "stages/finetune.py"
     script.write_text(script.read_text().replace("import json\n", "import json\n\nfrom xstilts.research import cost\n", 1))
-    problems = deps.check(copy / "dvc.yaml", copy)
-    assert len(problems) == 1 and problems[0].startswith("finetune: missing code deps: "), problems
-    assert set(problems[0].split(": ", 2)[2].split(", ")) == {  # the module, its package, the table it reads
+    after = manifests(copy)
+    assert [s for s in after if after[s] != before[s]] == ["stages/finetune.py"]
+    assert set(after["stages/finetune.py"]) - set(before["stages/finetune.py"]) == {
         "xstilts/research/cost.py", "xstilts/research/__init__.py", "benchmarks/throughput.csv"}
-    deps.write(copy / "dvc.yaml", copy)  # --write repairs it, and keeps the data deps
-    assert deps.check(copy / "dvc.yaml", copy) == []
-    finetune = yaml.safe_load((copy / "dvc.yaml").read_text())["stages"]["finetune"]
-    assert "xstilts/research/cost.py" in finetune["deps"] and finetune["deps"][0] == "models/intermediate/${item.arm}"
 
 
 def test_an_import_deep_in_the_library_reaches_every_stage_that_runs_it(copy):
+    before = manifests(copy)
     base = copy / "xstilts/kinds/base.py"
     base.write_text(base.read_text().replace("import json\n", "import json\n\nfrom xstilts.research import languages\n", 1))
-    stale = {line.split(":")[0] for line in deps.check(copy / "dvc.yaml", copy)}
-    assert stale == {"prepare", "prepare_retrieval", "prepare_intermediate", "translate_intermediate", "translate_train",
-                     "inter", "finetune", "retrieve", "score"}  # not world, pretrain, report: they run no kind
+    after = manifests(copy)
+    assert {s for s in after if after[s] != before[s]} == {  # not world, pretrain, report, code: they run no kind
+        f"stages/{n}.py" for n in ("prepare", "prepare_intermediate", "translate_intermediate", "translate_train",
+                                   "intermediate", "finetune", "retrieve", "score")}
 
 
-def test_a_dep_the_stage_never_runs_is_reported(copy):
+def test_editing_the_report_reaches_no_training_stage(copy):
+    before = manifests(copy)
+    report = copy / "xstilts/research/report.py"
+    report.write_text(report.read_text() + "\n# an edit\n")
+    after = manifests(copy)
+    assert [s for s in after if after[s] != before[s]] == ["stages/report.py"]
+
+
+def test_a_stage_that_lists_code_by_hand_or_another_manifest_is_reported(copy):
     text = (copy / "dvc.yaml").read_text()
-    (copy / "dvc.yaml").write_text(text.replace("    - stages/world.py\n", "    - stages/world.py\n    - xstilts/research/report.py\n", 1))
-    assert deps.check(copy / "dvc.yaml", copy) == ["world: code deps it never runs: xstilts/research/report.py"]
+    (copy / "dvc.yaml").write_text(text.replace("deps: [data/code/world.json]", "deps: [data/code/world.json, xstilts/world]")
+                                   .replace("deps: [data/code/pretrain.json,", "deps: [data/code/prepare.json,"))
+    problems = deps.check(copy / "dvc.yaml")
+    assert len(problems) == 2 and problems[0].startswith("world: lists code files by hand (xstilts/world)")
+    assert problems[1].startswith("pretrain: its code dep must be data/code/pretrain.json")
 
 
 def test_training_does_not_depend_on_the_research_layer_nor_the_report_on_training():
@@ -103,7 +127,7 @@ def test_layers_import_one_way():
             if there in LAYERS and there != here:
                 assert LAYERS[there] <= LAYERS[here], f"{path.relative_to(ROOT)} imports {dotted}"
                 graph.setdefault(here, set()).add(there)
-    seen, done = set(), set()
+    done = set()
 
     def visit(node, trail):
         assert node not in trail, f"import cycle: {' -> '.join([*trail, node])}"

@@ -206,16 +206,20 @@ def score(predictions: str = typer.Option(..., help="a predictions folder in the
 
 
 @app.command()
-def deps(write: bool = typer.Option(False, "--write", help="rewrite dvc.yaml's code deps instead of checking them")) -> None:
-    """Check (or --write) that every stage's deps in dvc.yaml list exactly the code its command can
-    run: its script in stages/ and the xstilts modules it imports, directly or not."""
+def deps(script: str = typer.Argument(None, help="a stage script, e.g. stages/finetune.py: print the code it runs")) -> None:
+    """Print the code a stage script can run (its script and every xstilts module it imports, directly
+    or not: what stage `code` records in its manifest); without SCRIPT, check that every stage of
+    dvc.yaml depends on its own script's manifest."""
     from xstilts.research import deps as stage_deps
-    problems = stage_deps.write() if write else stage_deps.check()
+    if script:
+        print("\n".join(stage_deps.closure(script)))
+        return
+    problems = stage_deps.check()
     for line in problems:
         print(line)
-    if problems and not write:
+    if problems:
         raise typer.Exit(1)
-    print("dvc.yaml code deps: " + ("rewritten" if write else "complete"))
+    print("dvc.yaml: every stage depends on its own script's code manifest")
 
 
 def main() -> None:

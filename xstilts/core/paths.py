@@ -72,3 +72,23 @@ def encoder(arm: str) -> Path:
 def curve(kind: str, name: str) -> Path:
     """reports/curves/<loss|dev>/<name>.csv"""
     return CURVES / kind / f"{name}.csv"
+
+
+def rows(folder: Path, part: str) -> Path:
+    """A prepared or translated folder's training rows: <folder>/<train|dev>.jsonl"""
+    return Path(folder) / f"{part}.jsonl"
+
+
+def eval_rows(folder: Path, split: str, lang: str) -> Path:
+    """<folder>/eval/<split>-<lang>.jsonl"""
+    return Path(folder) / "eval" / f"{split}-{lang}.jsonl"
+
+
+def pool_rows(folder: Path, split: str) -> Path:
+    """<folder>/eval/<split>-pool.jsonl: the candidate pool every language shares (LAReQA, Mewsli-X)"""
+    return Path(folder) / "eval" / f"{split}-pool.jsonl"
+
+
+# The code each stage runs: stage `code` writes data/code/<script>.json (xstilts/research/deps.py).
+CODE_STAGE = "code"
+CODE_MANIFESTS = Path("data/code")

@@ -109,8 +109,8 @@ def write_training(loader: Loader, task: tasks.Task, params: config.Params, tmp:
     if languages:
         train = assign_languages(train, languages, f"{params.seed}:lang:{task.name}:train")
         dev = assign_languages(dev, languages, f"{params.seed}:lang:{task.name}:dev")
-    meta["counts"]["train"] = io.write_jsonl(tmp / "train.jsonl", train)
-    meta["counts"]["dev"] = io.write_jsonl(tmp / "dev.jsonl", dev)
+    meta["counts"]["train"] = io.write_jsonl(paths.rows(tmp, "train"), train)
+    meta["counts"]["dev"] = io.write_jsonl(paths.rows(tmp, "dev"), dev)
     return list(labels)
 
 
@@ -167,7 +167,7 @@ def write_eval(loader: Loader, task: tasks.Task, params: config.Params, tmp: Pat
     counts = meta["counts"].setdefault("eval", {})
 
     def write(split: str, lang: str, rows: list[dict]) -> None:
-        counts.setdefault(split, {})[lang] = io.write_jsonl(tmp / "eval" / f"{split}-{lang}.jsonl", rows)
+        counts.setdefault(split, {})[lang] = io.write_jsonl(paths.eval_rows(tmp, split, lang), rows)
         layout.write_labels(task.name, labels / f"{split}-{lang}", rows)
 
     # Mewsli-X: one candidate set for every split (loaded once: ~1M entities in profile paper)
@@ -196,4 +196,4 @@ def write_eval(loader: Loader, task: tasks.Task, params: config.Params, tmp: Pat
         elif shared_pool is not None:
             pool = shared_pool
         if pool is not None:
-            meta["counts"].setdefault("pool", {})[split] = io.write_jsonl(tmp / "eval" / f"{split}-pool.jsonl", pool)
+            meta["counts"].setdefault("pool", {})[split] = io.write_jsonl(paths.pool_rows(tmp, split), pool)

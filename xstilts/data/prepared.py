@@ -16,7 +16,7 @@ def task_dir(task: str, root: Path = PREPARED) -> Path:
 
 
 def eval_path(task: str, split: str, lang: str, root: Path = PREPARED) -> Path:
-    return task_dir(task, root) / "eval" / f"{split}-{lang}.jsonl"
+    return paths.eval_rows(task_dir(task, root), split, lang)
 
 
 def load_rows(path: Path) -> list[dict]:
@@ -27,7 +27,7 @@ def load_rows(path: Path) -> list[dict]:
 
 def load_train(task_dir_name: str, part: str, root: Path = PREPARED) -> list[dict]:
     """English training ('train') or early-stopping ('dev') rows of a prepared task."""
-    return load_rows(task_dir(task_dir_name, root) / f"{part}.jsonl")
+    return load_rows(paths.rows(task_dir(task_dir_name, root), part))
 
 
 def load_eval(task: str, split: str, lang: str, root: Path = PREPARED) -> list[dict]:
@@ -35,11 +35,11 @@ def load_eval(task: str, split: str, lang: str, root: Path = PREPARED) -> list[d
 
 
 def load_pool(task: str, split: str, root: Path = PREPARED) -> list[dict]:
-    return load_rows(task_dir(task, root) / "eval" / f"{split}-pool.jsonl")
+    return load_rows(paths.pool_rows(task_dir(task, root), split))
 
 
 def prepared_meta(task: str, root: Path = PREPARED) -> dict:
-    path = task_dir(task, root) / "meta.json"
+    path = task_dir(task, root) / paths.META
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: run `dvc repro` (the prepare stages write it)")
     return json.loads(path.read_text())
@@ -50,7 +50,7 @@ def write_skipped(out: Path, meta: dict) -> bool:
     if "skipped" not in meta:
         return False
     with io.atomic_dir(out) as tmp:
-        (tmp / "skipped.json").write_text(json.dumps({"skipped": meta["skipped"]}) + "\n")
+        (tmp / paths.SKIPPED).write_text(json.dumps({"skipped": meta["skipped"]}) + "\n")
     print(f"{out}: skipped ({meta['skipped']})")
     return True
 

@@ -1,17 +1,22 @@
-"""The code deps of every DVC stage, computed from the code: a stage's cmd runs one script in stages/,
-and the code it can execute is that script plus every xstilts module it imports, directly or
-through other modules (any import statement, at module level or inside a function: a conservative
-closure), plus each imported module's packages (their __init__.py run on import), plus the files
-those modules read as code (templates, measured tables: FILES_READ).
+"""The code each DVC stage runs, computed from the code itself.
 
-`xstilts deps` checks dvc.yaml against this (a missing dep lets a stale number pass as regenerated;
-an extra one reruns a stage for nothing); `xstilts deps --write` rewrites the code entries of every
-stage's deps, keeping its data deps, in place (comments and layout kept).
+A stage's cmd runs one script in stages/. The code it can execute is that script plus every xstilts
+module it imports, directly or through other modules (any import statement, at module level or
+inside a function: a conservative closure), plus each imported module's packages (their __init__.py
+run on import), plus the files those modules read as code (templates, measured tables: FILES_READ).
+
+Stage `code` (stages/code.py) writes that closure for every stage script, with each file's md5, to
+data/code/<script>.json (a *manifest*); every other stage depends on its own script's manifest. The
+`code` stage depends on the whole of stages/ and xstilts/, so it reruns on any code change (about a
+second), and a stage reruns exactly when a file it can run changed: its manifest's bytes changed.
+No list is kept by hand, so none can go stale. `xstilts deps` prints a stage's closure and checks
+that each stage of dvc.yaml depends on its own script's manifest and on no other.
 """
 from __future__ import annotations
 
 import ast
-import re
+import hashlib
+import json
 import shlex
 from pathlib import Path
 
@@ -20,14 +25,12 @@ import yaml
 from xstilts.core import paths
 
 PACKAGE = "xstilts"
-CODE_PREFIXES = ("stages/", f"{PACKAGE}/")
 # Non-Python files a module reads as part of its code: a change to them changes what it computes.
 FILES_READ = {
     "xstilts/research/report.py": ["xstilts/research/templates"],
     "xstilts/research/languages.py": ["data/languages.csv"],
     "xstilts/research/cost.py": ["benchmarks/throughput.csv"],
 }
-CODE_FILES = tuple(f for files in FILES_READ.values() for f in files)
 
 
 class DepsError(ValueError):
@@ -58,7 +61,8 @@ def imported_modules(source: str) -> set[str]:
 
 
 def closure(script: str, root: Path = paths.REPO) -> list[str]:
-    """Every repo-relative code file that running `script` can execute or read, sorted."""
+    """Every repo-relative code file (or code folder, FILES_READ) that running `script` can execute
+    or read, sorted."""
     seen: set[str] = set()
     todo = [script]
     while todo:
@@ -79,6 +83,29 @@ def closure(script: str, root: Path = paths.REPO) -> list[str]:
     return sorted(files)
 
 
+def _md5s(path: Path, rel: str) -> dict[str, str]:
+    if path.is_dir():
+        return {f"{rel}/{p.relative_to(path).as_posix()}": hashlib.md5(p.read_bytes()).hexdigest()
+                for p in sorted(path.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+    return {rel: hashlib.md5(path.read_bytes()).hexdigest()}
+
+
+def manifest_text(script: str, root: Path = paths.REPO) -> str:
+    """The manifest of one stage script: every file of its closure with its md5 (JSON, stable)."""
+    files: dict[str, str] = {}
+    for rel in closure(script, root):
+        files.update(_md5s(root / rel, rel))
+    return json.dumps({"script": script, "files": files}, indent=1, sort_keys=True) + "\n"
+
+
+def scripts(root: Path = paths.REPO) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in (root / "stages").glob("*.py"))
+
+
+def manifest_path(script: str) -> Path:
+    return paths.CODE_MANIFESTS / f"{Path(script).stem}.json"
+
+
 def script_of(cmd: str) -> str:
     words = shlex.split(cmd)
     if len(words) < 2 or words[0] != "python" or not words[1].startswith("stages/") or not words[1].endswith(".py"):
@@ -86,49 +113,26 @@ def script_of(cmd: str) -> str:
     return words[1]
 
 
-def is_code(dep: str) -> bool:
-    return dep.startswith(CODE_PREFIXES) or dep in CODE_FILES
-
-
-def declared(stage: dict) -> list[str]:
-    return [d for d in stage.get("deps", []) if isinstance(d, str) and is_code(d)]
-
-
-def check(dvc_yaml: Path = paths.DVC_YAML, root: Path = paths.REPO) -> list[str]:
-    """One line per stage whose code deps differ from its closure (empty: all complete and exact)."""
+def check(dvc_yaml: Path = paths.DVC_YAML) -> list[str]:
+    """One line per stage that does not depend on its own script's manifest, or depends on code
+    some other way (a code file listed by hand would rerun it for the wrong reasons, or miss some)."""
     stages = yaml.safe_load(Path(dvc_yaml).read_text())["stages"]
     problems = []
     for name, stage in stages.items():
         body = stage.get("do", stage)
-        want = closure(script_of(body["cmd"]), root)
-        have = declared(body)
-        missing = [f for f in want if f not in have]
-        extra = [f for f in have if f not in want and not re.search(r"\$\{", f)]
-        if missing:
-            problems.append(f"{name}: missing code deps: {', '.join(missing)}")
-        if extra:
-            problems.append(f"{name}: code deps it never runs: {', '.join(extra)}")
+        script = script_of(body["cmd"])
+        deps = [d for d in body.get("deps", []) if isinstance(d, str)]
+        if name == paths.CODE_STAGE:
+            want = sorted({"stages", PACKAGE, *(f for files in FILES_READ.values() for f in files
+                                                 if not f.startswith(f"{PACKAGE}/"))})
+            if sorted(deps) != want:
+                problems.append(f"{name}: deps must be {want} (all the code), not {deps}")
+            continue
+        own = manifest_path(script).as_posix()
+        manifests = [d for d in deps if d.startswith(f"{paths.CODE_MANIFESTS.as_posix()}/")]
+        code = [d for d in deps if d.startswith(("stages/", f"{PACKAGE}/"))]
+        if manifests != [own]:
+            problems.append(f"{name}: its code dep must be {own} (the manifest of {script}), not {manifests or 'none'}")
+        if code:
+            problems.append(f"{name}: lists code files by hand ({', '.join(code)}): its manifest covers them")
     return problems
-
-
-def write(dvc_yaml: Path = paths.DVC_YAML, root: Path = paths.REPO) -> list[str]:
-    """Rewrite every stage's code deps (round trip: comments kept); returns what changed."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.comments import CommentedSeq
-
-    rt = YAML()
-    rt.preserve_quotes = True
-    rt.width = 120
-    doc = rt.load(Path(dvc_yaml).read_text())
-    changed = []
-    for name, stage in doc["stages"].items():
-        body = stage["do"] if "do" in stage else stage
-        want = closure(script_of(body["cmd"]), root)
-        data = [d for d in body.get("deps", []) if not (isinstance(d, str) and is_code(d))]
-        if declared(body) != want:
-            changed.append(f"{name}: {len(want)} code deps")
-        deps = CommentedSeq([*data, *want])
-        body["deps"] = deps
-    with open(dvc_yaml, "w") as f:
-        rt.dump(doc, f)
-    return changed

@@ -43,7 +43,7 @@ BY_SPLIT = str(paths.BY_SPLIT)
 IGNORED_PARAMS = {"eval_split", "seeds"}   # both splits are in every run; `seeds` is the grid's, not a run's
 
 
-CODE_DIRS = ("stages/", "xstilts/")   # the code a stage runs: its script and the library modules it imports
+CODE_DIRS = ("stages/", "xstilts/", f"{paths.CODE_MANIFESTS.as_posix()}/")  # code deps: files, or a stage's manifest
 REPORT_STAGES = {"report"}        # the report reads results; it does not make them
 
 
@@ -130,9 +130,21 @@ def code_deps(lock: dict, stage_names: set[str] | None = None) -> dict[str, str]
     return deps
 
 
+def current_md5(path: str) -> str | None:
+    """A code dep's md5 for the code here: a file's, or for a stage's manifest (data/code/<script>.json)
+    the md5 the `code` stage would write now (xstilts/research/deps.py)."""
+    if path.startswith(f"{paths.CODE_MANIFESTS.as_posix()}/"):
+        from xstilts.research import deps
+        script = f"stages/{Path(path).stem}.py"
+        if not Path(script).is_file():
+            return None
+        return hashlib.md5(deps.manifest_text(script, Path.cwd()).encode()).hexdigest()
+    return md5_file(Path(path)) if Path(path).is_file() else None
+
+
 def stale_files(deps: dict[str, str]) -> list[str]:
-    """The code files whose md5 differs here (or that are gone)."""
-    return sorted(p for p, m in deps.items() if not Path(p).is_file() or md5_file(Path(p)) != m)
+    """The code deps whose md5 differs here (or that are gone)."""
+    return sorted(p for p, m in deps.items() if current_md5(p) != m)
 
 
 @dataclass
@@ -270,7 +282,7 @@ def current_code_md5() -> str | None:
     names = pipeline_stages(yaml.safe_load(paths.DVC_YAML.read_text()), params_raw()) \
         if paths.DVC_YAML.exists() else None
     deps = code_deps(yaml.safe_load(lock_path.read_text()), names)
-    return md5_json({p: md5_file(Path(p)) for p in deps if Path(p).is_file()})
+    return md5_json({p: md5 for p in deps if (md5 := current_md5(p)) is not None})
 
 
 def current_runs(include_grid_file: bool = True) -> list[Run]:
