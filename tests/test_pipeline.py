@@ -1,6 +1,7 @@
 """End to end: the real DVC pipeline on a trimmed world, in a temporary copy of the repository."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -100,6 +101,14 @@ def test_repro_then_noop_then_experiments(repo):
     t0 = time.time()
     noop = run(["dvc", "repro"], repo)
     assert "Running stage" not in noop.stdout and time.time() - t0 < 15, noop.stdout
+
+    # an edit to the report's code reruns the code stage and the report, no training (issue 16)
+    report = repo / "xstilts/research/report.py"
+    report.write_text(report.read_text() + "\n# an edit\n")
+    edited = run(["dvc", "repro"], repo)
+    assert re.findall(r"Running stage '([^']+)'", edited.stdout) == ["code", "report"], edited.stdout
+    run(["git", "checkout", "--", "xstilts/research/report.py"], repo)
+    run(["dvc", "repro"], repo)
 
     # a typo fails fast, names the bad value and the valid ones, and runs nothing
     t0 = time.time()

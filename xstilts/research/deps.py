@@ -60,9 +60,10 @@ def imported_modules(source: str) -> set[str]:
     return names
 
 
-def closure(script: str, root: Path = paths.REPO) -> list[str]:
+def closure(script: str, root: Path | None = None) -> list[str]:
     """Every repo-relative code file (or code folder, FILES_READ) that running `script` can execute
-    or read, sorted."""
+    or read, sorted. `root`: the repository (default: here, where dvc runs the stages)."""
+    root = Path.cwd() if root is None else Path(root)
     seen: set[str] = set()
     todo = [script]
     while todo:
@@ -90,15 +91,17 @@ def _md5s(path: Path, rel: str) -> dict[str, str]:
     return {rel: hashlib.md5(path.read_bytes()).hexdigest()}
 
 
-def manifest_text(script: str, root: Path = paths.REPO) -> str:
+def manifest_text(script: str, root: Path | None = None) -> str:
     """The manifest of one stage script: every file of its closure with its md5 (JSON, stable)."""
+    root = Path.cwd() if root is None else Path(root)
     files: dict[str, str] = {}
     for rel in closure(script, root):
         files.update(_md5s(root / rel, rel))
     return json.dumps({"script": script, "files": files}, indent=1, sort_keys=True) + "\n"
 
 
-def scripts(root: Path = paths.REPO) -> list[str]:
+def scripts(root: Path | None = None) -> list[str]:
+    root = Path.cwd() if root is None else Path(root)
     return sorted(p.relative_to(root).as_posix() for p in (root / "stages").glob("*.py"))
 
 
