@@ -6,8 +6,9 @@ every local branch, and HEAD. At each such commit the score stage left git-track
 *run*: its params, its numbers, and their provenance (experiment name, commit, and from dvc.lock
 the hash of the score stage and of the intermediate encoder it scored).
 
-A run is *current* when the code behind its numbers is the code here: every git-tracked file that
-a stage up to `score` depends on (the stages' code deps: stages/*.py and xstilts/**.py) has, in the run's dvc.lock, the md5 that file has now.
+A run is *current* when the code behind its numbers is the code here: every code dep of a stage up
+to `score` (its script's manifest, data/code/<script>.json, or a code file listed directly) has, in
+the run's dvc.lock, the md5 it has here (a manifest's: as the `code` stage would write it now).
 A run from older code is stale: `xstilts grid` runs its setting again (DVC's run-cache makes the
 unchanged stages free).
 
