@@ -190,3 +190,16 @@ def test_run_queue_waits_through_an_entry_in_transit_and_fails_on_a_vanished_one
     lines = []
     queue.run_queue(1, ["a"], log=lines.append)
     assert lines == ["grid: 1/1 finished (2640 s)"]
+
+
+def test_a_run_is_current_by_its_stages_code_manifests(in_repo):
+    """A stage's code dep is its script's manifest (data/code/<script>.json): a run whose manifest md5
+    is what the `code` stage would write now is current; one made with other code is stale."""
+    from xstilts.research import deps
+    now = hashlib.md5(deps.manifest_text("stages/finetune.py").encode()).hexdigest()
+    lock = {"stages": {"code": {"deps": [{"path": "xstilts", "md5": "1" * 32 + ".dir"}]},
+                       "finetune@intermediate-xnli": {"deps": [{"path": "data/code/finetune.json", "md5": now}]}}}
+    code = results.code_deps(lock)
+    assert code == {"data/code/finetune.json": now} and results.stale_files(code) == []
+    lock["stages"]["finetune@intermediate-xnli"]["deps"][0]["md5"] = "2" * 32
+    assert results.stale_files(results.code_deps(lock)) == ["data/code/finetune.json"]
