@@ -12,8 +12,7 @@ from pathlib import Path
 
 from xstilts import kinds
 from xstilts.core import tasks
-from xstilts.kinds import LayoutError  # noqa: F401  (raised for unknown targets and kinds)
-from xstilts.kinds.ranking import TOP_K  # noqa: F401
+from xstilts.kinds import LayoutError
 
 
 def kind(task: str) -> kinds.Kind:

@@ -27,7 +27,6 @@ class ScoreError(LayoutError):
 class Kind:
     name: str = ""
     suffix: str = "tsv"        # leaderboard files: <split>-<lang>.<suffix>
-    trains: bool = True        # retrieval kinds embed sentences and train nothing
     supervised: bool = True    # MLM: trained on, but no dev score and no epochs of its own
     main_metric: str = ""      # the metric whose average is the task's avg_metric
 

@@ -8,7 +8,6 @@ from xstilts.kinds.base import Kind, RetrievalRun, lines_text, queries, score_li
 
 class Bitext(Kind):
     name = "bitext"
-    trains = False
     main_metric = "accuracy"
 
     def retrieve(self, run: RetrievalRun) -> None:

@@ -9,7 +9,6 @@ from xstilts.metrics import retrieval as rmetrics
 
 class Mining(Kind):
     name = "mining"
-    trains = False
     main_metric = "f1"
 
     def retrieve(self, run: RetrievalRun) -> None:

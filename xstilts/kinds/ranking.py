@@ -15,7 +15,6 @@ TOP_K = 20  # ranking predictions hold the top 20 (mAP@20)
 class Ranking(Kind):
     name = "ranking"
     suffix = "json"
-    trains = False
     main_metric = "map@20"
 
     def retrieve(self, run: RetrievalRun) -> None:

@@ -24,6 +24,7 @@ current (so results survive in a fresh clone that has no experiment refs).
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import itertools
 import json
@@ -135,12 +136,16 @@ def current_md5(path: str) -> str | None:
     """A code dep's md5 for the code here: a file's, or for a stage's manifest (data/code/<script>.json)
     the md5 the `code` stage would write now (xstilts/research/deps.py)."""
     if path.startswith(f"{paths.CODE_MANIFESTS.as_posix()}/"):
-        from xstilts.research import deps
         script = f"stages/{Path(path).stem}.py"
-        if not Path(script).is_file():
-            return None
-        return hashlib.md5(deps.manifest_text(script, Path.cwd()).encode()).hexdigest()
+        return _manifest_md5(script, str(Path.cwd())) if Path(script).is_file() else None
     return md5_file(Path(path)) if Path(path).is_file() else None
+
+
+@functools.lru_cache(maxsize=None)
+def _manifest_md5(script: str, root: str) -> str:
+    """Once per script and process: collecting runs asks for the same manifests for every run."""
+    from xstilts.research import deps
+    return hashlib.md5(deps.manifest_text(script, Path(root)).encode()).hexdigest()
 
 
 def stale_files(deps: dict[str, str]) -> list[str]:
