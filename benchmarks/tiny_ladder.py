@@ -3,7 +3,7 @@ pretrain stage's batch and length) and what that makes of `max_steps`, per model
 
   python benchmarks/tiny_ladder.py [--steps 30] [--threads N] [--processes K] [--models a,b]
 
---threads overrides tiny.pretrain.torch_threads; --processes runs K copies at once (as
+--threads overrides runtime.tiny.threads; --processes runs K copies at once (as
 `xstilts grid -j K` runs K experiments) and reports each copy's rate and their sum, which shows
 whether K jobs of N threads beat one job. Random tokens over the nominal vocabulary; prints a
 table (run it alone: other jobs on the CPU slow it down, and threads beyond the cores slow it
@@ -60,7 +60,7 @@ def main() -> None:
     args = ap.parse_args()
     params = config.load()
     pp = params.group("pretrain")
-    threads = args.threads or pp.torch_threads
+    threads = args.threads or params.runtime().threads
     known = list(params.raw["tiny"]["models"])
     names = args.models.split(",") if args.models else known
     for name in names:

@@ -13,8 +13,14 @@ Predictions land in XTREME's leaderboard layout, data/predictions/<arm>/<target>
 (xstilts/eval/layout.py; the format is the task kind's), with train_log.json and the training curves
 reports/curves/{loss,dev}/finetune-<arm>-<target>.csv. A target the prepare stage skipped (outside
 the active benchmark) gets only skipped.json (and empty curves), without loading torch.
+
+Runs on the runtime's device and processes (xstilts/train/runtime.py), resumes from its checkpoint
+after a kill, and trains a model once when two listed targets train on the same data with the same
+recipe (XQuAD and MLQA: SQuAD v1.1): the second loads the first's weights (.checkpoints/trained/).
 """
 import json
+import shutil
+import time
 
 from xstilts.core import config, io, paths, stage, tasks
 from xstilts.data import prepared
@@ -31,13 +37,20 @@ def main(params, arm: str, task: str) -> None:
     if prepared.write_skipped(out, meta):
         write_curves(curve_name, {})
         return
-    from xstilts import kinds  # the tensor work starts here
+    from xstilts.train import runtime
+    rt = params.runtime()
+    runtime.relaunch(rt)  # processes > 1: this command again under torchrun
+    t0 = time.time()
+    import torch  # the tensor work starts here
+
+    from xstilts import kinds
     from xstilts.eval import layout
     from xstilts.model import encoders
     from xstilts.model.heads import TaskModel
-    from xstilts.train import loop
+    from xstilts.train import checkpoint, trainer
     from xstilts.train.predict import predict
 
+    acc, used = runtime.start(rt)
     target = tasks.TARGETS[task]
     kind = kinds.of_task(task)
     tp = params.train_group("target_train")
@@ -63,31 +76,79 @@ def main(params, arm: str, task: str) -> None:
         runs = [(l, english["train"] if l == "en" else translated(l, "train"),
                  english["dev"] if l == "en" else translated(l, "dev"), [l]) for l in languages]
 
-    logs, curves = {}, {}
-    with io.atomic_dir(out) as tmp:
-        for name, train_rows, dev_rows, predict_langs in runs:
-            encoder = encoders.load_encoder(paths.encoder(arm))  # each run starts from the arm's encoder
-            loop.setup(params.seed, tp.torch_threads)
-            model = TaskModel(encoder, kind, n_labels=len(labels))
-            curve = []
-            log = loop.train(model, train_rows, dev_rows, tokenizer, tp, hp, params.seed,
-                             labels=labels, no_answer=target.no_answer, curve=curve)
-            curves[name] = (curve, log)
-            for split, lang in sets:
-                if lang not in predict_langs:
-                    continue
+    # Everything a run's weights depend on (runtime numerics included): the checkpoint key, and
+    # the key under which two targets trained on the same data share one model.
+    stage_name = f"finetune-{arm}-{task}"
+    inputs = checkpoint.digest(paths.encoder(arm), (paths.CODE_MANIFESTS / "finetune.json").read_text(),
+                               vars(tp), vars(hp), params.seed, labels, target.no_answer,
+                               {k: v for k, v in used.record().items() if k != "threads"})
+    sharing = [t for t in params.finetune_targets if t in params.active_targets
+               and tasks.TARGETS[t].train_from == target.train_from]
+    results, costs = {}, {}
+    for name, train_rows, dev_rows, predict_langs in runs:
+        key = checkpoint.digest(inputs, train_rows, dev_rows[:tp.early_stopping_examples])
+        ckpt = checkpoint.Checkpoint(stage_name, name, key)
+        if ckpt.result() is not None:  # finished before the stage was killed
+            results[name] = ckpt.result()
+            continue
+        torch.manual_seed(params.seed)
+        model = TaskModel.single(encoders.load_encoder(paths.encoder(arm)), kind, n_labels=len(labels))
+        model.to(acc.device)
+        shared = paths.TRAINED / key
+        curve = []
+        if (shared / "result.json").exists():
+            model.load_state_dict(torch.load(shared / "model.pt", map_location=acc.device))
+            done = json.loads((shared / "result.json").read_text())
+            log, curve, cost = done["log"], done["curve"], {"reused": str(shared)}
+            if acc.is_main_process:
+                print(f"finetune {arm}/{task} [{name}]: the model trained for {done['trained_for']} on the same data "
+                      f"and recipe, reused ({shared})")
+        else:
+            log, stats = trainer.train(model, [trainer.Member("task", kind, train_rows, dev_rows, hp, labels,
+                                                              target.no_answer)],
+                                       tokenizer, tp, params.seed, acc, rt, checkpoint=ckpt,
+                                       label=f"finetune {arm}/{task} [{name}]", curve=curve)
+            cost = vars(stats)
+            if len(sharing) > 1 and acc.is_main_process:
+                with io.atomic_dir(shared) as tmp:
+                    torch.save(model.state_dict(), tmp / "model.pt")
+                    (tmp / "result.json").write_text(json.dumps({"log": log, "curve": curve, "trained_for": task}))
+        if shared.exists() and acc.is_main_process:
+            (shared / f"used-{task}").touch()
+            if all((shared / f"used-{t}").exists() for t in sharing):  # every target sharing it has it now
+                shutil.rmtree(shared, ignore_errors=True)
+        preds = {}
+        for split, lang in sets:
+            if lang in predict_langs:
                 rows = prepared.load_eval(task, split, lang)
-                preds = predict(model, rows, tokenizer, hp, labels, tp.eval_batch_size, target.no_answer)
-                layout.write_predictions(task, tmp / f"{split}-{lang}", rows, preds)
-            best = next(r for r in log if r["best"])  # the weights loop.train restored
-            logs[name] = {"train_examples": len(train_rows), "best_dev_score": best["dev_score"],
-                          "best_step": best["step"], "seconds": log[-1]["seconds"], "log": log}
-            print(f"finetune {arm}/{task} [{mode}: {name}]: dev {best['dev_score']:.3f} (step {best['step']}, "
-                  f"{log[-1]['seconds']} s)")
+                preds[f"{split}-{lang}"] = predict(model, rows, tokenizer, hp, labels, tp.eval_batch_size,
+                                                   target.no_answer, acc=acc)
+        best = next(r for r in log if r["best"])  # the weights the trainer restored
+        results[name] = {"log": log, "curve": curve, "predictions": preds, "train_examples": len(train_rows)}
+        costs[name] = cost
+        if acc.is_main_process:
+            ckpt.save_result(results[name])
+            print(f"finetune {arm}/{task} [{mode}: {name}]: dev {best['dev_score']:.4f} (step {best['step']})")
+        del model
+    if not acc.is_main_process:
+        return
+    with io.atomic_dir(out) as tmp:
+        for name, result in results.items():
+            for file, preds in result["predictions"].items():
+                split, lang = file.split("-", 1)
+                layout.write_predictions(task, tmp / file, prepared.load_eval(task, split, lang), preds)
+        logs = {}
+        for name, result in results.items():
+            best = next(r for r in result["log"] if r["best"])
+            logs[name] = {"train_examples": result["train_examples"], "best_dev_score": best["dev_score"],
+                          "best_step": best["step"], "log": result["log"]}
         (tmp / paths.TRAIN_LOG).write_text(json.dumps(
             {"arm": arm, "target": task, "target_training": mode, "train_data": target.train_from,
-             "hparams": vars(hp), "runs": logs}, indent=2) + "\n")
-    write_curves(curve_name, curves)
+             "hparams": vars(hp), "runtime": {k: v for k, v in used.record().items() if k != "device_name"},
+             "runs": logs}, indent=2) + "\n")
+    write_curves(curve_name, {name: (r["curve"], r["log"]) for name, r in results.items()})
+    runtime.write_cost(stage_name, used, costs, time.time() - t0)
+    checkpoint.clear(stage_name)
     print(f"finetune {arm}/{task} ({mode}) -> {out}")
 
 

@@ -12,6 +12,7 @@ script's EM/F1 on all of its dev set, with HasAns/NoAns for v2.0), and the train
 reports/curves/{loss,dev}/inter-<arm>.csv (`dvc plots show`).
 """
 import json
+import time
 
 from xstilts.core import config, io, paths, stage, tasks
 from xstilts.train.curves import write_curves
@@ -20,11 +21,18 @@ from xstilts.train.curves import write_curves
 def main(params, arm: str, task: str) -> None:
     config.check_name("intermediate task", task, [tasks.NO_INTERMEDIATE, *tasks.INTERMEDIATE_TASKS, *tasks.MULTITASK])
     stage.check_arm(arm)
-    from xstilts import kinds  # a typo fails above, before torch loads
+    from xstilts.train import runtime
+    rt = params.runtime()
+    if task != tasks.NO_INTERMEDIATE:
+        runtime.relaunch(rt)  # processes > 1: this command again under torchrun
+    t0 = time.time()
+    import torch  # a typo fails above, before torch loads
+
+    from xstilts import kinds
     from xstilts.metrics import text as metrics
     from xstilts.model import encoders
     from xstilts.model.heads import TaskModel
-    from xstilts.train import loop
+    from xstilts.train import checkpoint, trainer
     from xstilts.train.predict import predict
 
     data = paths.translated(paths.INTERMEDIATE_DIR)
@@ -32,52 +40,74 @@ def main(params, arm: str, task: str) -> None:
     encoder = encoders.load_encoder(paths.PRETRAINED)
     info = {"arm": arm, "task": task, "profile": params.profile, "seed": params.seed}
     curves = {}  # stays empty for `none`: the curve files get their headers only
+    stage_name, main_process = f"inter-{arm}", True
     if task != tasks.NO_INTERMEDIATE:
         tp = params.train_group("intermediate_train")
         meta = json.loads((data / paths.META).read_text())
         if meta.get("task") != task:  # the stage's deps make this impossible under dvc repro
             raise RuntimeError(f"{data} holds '{meta.get('task')}', not '{task}': run `dvc repro translate_intermediate`")
-        loop.setup(params.seed, tp.torch_threads)
-        members, lr = [], None
+        acc, used = runtime.start(rt, multitask=len(meta["members"]) > 1)
+        main_process = acc.is_main_process
+        torch.manual_seed(params.seed)
+        members, heads, lr = [], {}, None
         for name, m in meta["members"].items():
             rows = {part: io.read_jsonl(paths.rows(data / name, part)) for part in ("train", "dev")}
             if name == tasks.MLM:
                 mp = tp.mlm_params()
                 hp = config.TaskHparams(batch_size=mp.batch_size, epochs=1, max_seq_length=mp.max_seq_length)
-                model = TaskModel(encoder, kinds.get("mlm"), head=encoders.load_mlm_head(paths.PRETRAINED, encoder))
+                kind, head = kinds.get("mlm"), encoders.load_mlm_head(paths.PRETRAINED, encoder)
                 lr = mp.lr  # the paper lowers the learning rate of the whole run when MLM is on
             else:
                 hp = tp.for_task(name)
-                model = TaskModel(encoder, kinds.get(m["type"]), n_labels=len(m["labels"]))
-            members.append(loop.Member(name, model, rows["train"], rows["dev"], hp, tuple(m["labels"]), m["no_answer"]))
+                kind = kinds.get(m["type"])
+                head = kind.head(encoder.config.hidden_size, len(m["labels"]))
+            heads[name] = (kind, head)
+            members.append(trainer.Member(name, kind, rows["train"], rows["dev"], hp, tuple(m["labels"]), m["no_answer"]))
+        model = TaskModel(encoder, heads)  # one module: the shared encoder and a head per member
         mt = tp.multitask_params()
+        key = checkpoint.digest(paths.PRETRAINED, data, (paths.CODE_MANIFESTS / "intermediate.json").read_text(),
+                                vars(tp), params.seed, {k: v for k, v in used.record().items() if k != "threads"})
         curve = []
-        log = loop.train_members(members, tokenizer, tp, params.seed, mt.sampler, mt.examples_cap,
-                                 mt.temperature, tp.mlm_params().probability, lr, curve=curve)
+        log, stats = trainer.train(model, members, tokenizer, tp, params.seed, acc, rt, sampler=mt.sampler,
+                                   examples_cap=mt.examples_cap, temperature=mt.temperature,
+                                   mlm_probability=tp.mlm_params().probability, lr=lr,
+                                   checkpoint=checkpoint.Checkpoint(stage_name, task, key),
+                                   label=f"intermediate {task}", curve=curve)
         curves[task] = (curve, log)
-        best = next(r for r in log if r["best"])  # the weights train_members restored
+        best = next(r for r in log if r["best"])  # the weights the trainer restored
         info.update({"members": {m.name: {"train_examples": len(m.train_rows), "hparams": vars(m.hp)}
                                  for m in members},
                      "languages": meta["languages"], "size": meta["size"], "mlm": meta["mlm"],
                      "sampler": vars(mt) if len(members) > 1 else None,
                      "lr": lr if lr is not None else tp.lr, "log": log,
-                     "best_dev_score": best["dev_score"], "best_step": best["step"]})
-        print(f"intermediate {task}: best dev score {best['dev_score']:.3f} at step {best['step']} "
-              f"({log[-1]['seconds']} s)" + (f"; steps per task {log[-1].get('steps_per_task')}" if len(members) > 1 else ""))
+                     "best_dev_score": best["dev_score"], "best_step": best["step"],
+                     "runtime": {k: v for k, v in used.record().items() if k != "device_name"}})
+        if main_process:
+            print(f"intermediate {task}: best dev score {best['dev_score']:.4f} at step {best['step']}"
+                  + (f"; steps per task {log[-1].get('steps_per_task')}" if len(members) > 1 else ""))
         for m in members:
             if m.kind.name == "qa":  # the official script's numbers on the whole dev set
-                preds = predict(m.model, m.dev_rows, tokenizer, m.hp, (), tp.eval_batch_size, m.no_answer)
+                preds = predict(model, m.dev_rows, tokenizer, m.hp, (), tp.eval_batch_size, m.no_answer,
+                                task=m.name, acc=acc)
                 gold = {r["id"]: [a["text"] for a in r["answers"]] for r in m.dev_rows}
                 pred = {r["id"]: p for r, p in zip(m.dev_rows, preds)}
                 info.setdefault("dev_metrics", {})[m.name] = (metrics.squad_v2(gold, pred) if m.no_answer
                                                                else metrics.squad_v1(gold, pred))
-                print(f"intermediate {m.name}: dev " + ", ".join(
-                    f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}" for k, v in info["dev_metrics"][m.name].items()))
+                if main_process:
+                    print(f"intermediate {m.name}: dev " + ", ".join(
+                        f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
+                        for k, v in info["dev_metrics"][m.name].items()))
+        encoder = model.encoder.to("cpu")
+    if not main_process:
+        return
     with io.atomic_dir(paths.encoder(arm)) as tmp:
         encoder.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp))
         (tmp / paths.TRAIN_LOG).write_text(json.dumps(info, indent=2) + "\n")
     write_curves(f"inter-{arm}", curves)
+    if task != tasks.NO_INTERMEDIATE:
+        runtime.write_cost(stage_name, used, {task: stats}, time.time() - t0)
+        checkpoint.clear(stage_name)
     print(f"intermediate@{arm} ({task}) -> {paths.encoder(arm)}")
 
 

@@ -20,19 +20,21 @@ def main(params, arm: str, task: str) -> None:
     meta = prepared.prepared_meta(task)
     if prepared.write_skipped(out, meta):
         return
-    import torch  # the tensor work starts here
+    import time  # the tensor work starts here
 
     from xstilts import kinds
     from xstilts.eval import layout
     from xstilts.kinds.base import RetrievalRun
     from xstilts.model import encoders
+    from xstilts.train import runtime
 
+    t0 = time.time()
     rp = params.group("retrieval")
     layer = params.retrieval_layer()
-    torch.set_num_threads(rp.torch_threads)
+    acc, used = runtime.start(params.runtime())  # one process: embedding and search on the device
     kind = kinds.of_task(task)
     tokenizer = encoders.load_tokenizer(paths.encoder(arm))
-    encoder = encoders.load_encoder(paths.encoder(arm))
+    encoder = encoders.load_encoder(paths.encoder(arm)).to(acc.device)
     languages = [l for l in meta["languages"] if params.languages is None or l in params.languages]
     log = {"arm": arm, "target": task, "kind": tasks.TARGETS[task].retrieval, "layer": layer, "pooling": rp.pooling,
            "max_seq_length": rp.max_seq_length, "sizes": {}}
@@ -42,11 +44,12 @@ def main(params, arm: str, task: str) -> None:
             rows=lambda split, lang: prepared.load_eval(task, split, lang),
             pool=lambda split: prepared.load_pool(task, split),
             vectors=lambda rows: encoders.embed(encoder, tokenizer, [r["text"] for r in rows], layer, rp.pooling,
-                                                rp.max_seq_length, rp.batch_size),
+                                                rp.max_seq_length, rp.batch_size, acc=acc),
             write=lambda split, lang, queries, preds: layout.write_predictions(task, tmp / f"{split}-{lang}",
                                                                                 queries, preds),
             log=log))
         (tmp / "retrieval_log.json").write_text(json.dumps(log, indent=2) + "\n")
+    runtime.write_cost(f"retrieve-{arm}-{task}", used, {}, time.time() - t0)
     print(f"retrieve {arm}/{task} ({kind.name}): layer {layer}, {rp.pooling} pooling -> {out}")
 
 

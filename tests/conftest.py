@@ -39,3 +39,46 @@ def stage_script(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def run(cmd, cwd, check=True, env=None):
+    """A command in `cwd` with this venv's executables first on PATH; its output in the error."""
+    import subprocess
+    import sys
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **(env or {}))
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, shell=isinstance(cmd, str))
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{cmd} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+TRIM = {
+    "world": {"corpus_sentences": 400, "train_examples": 240, "dev_examples": 48, "eval_per_language": 24},
+    "pretrain": {"max_steps": 30, "batch_size": 16},
+}
+
+
+def trimmed_repo(dst: Path, finetune: list[str], retrieval: list[str], epochs: int = 1) -> Path:
+    """A fresh git repo in `dst` holding the project's files (committed or not), with a trimmed
+    world, the given targets, and every task trained `epochs` epochs at batch 16."""
+    import shutil
+
+    import yaml
+    files = run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], ROOT).stdout.split()
+    for f in files:
+        if (ROOT / f).is_file() and (not f.startswith(("data/", "models/", "reports/"))
+                                     or f in ("reports/grid.json", "data/languages.csv")):
+            (dst / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / f, dst / f)
+    params = yaml.safe_load((dst / "params.yaml").read_text())
+    params.update(finetune_targets=finetune, retrieval_targets=retrieval)
+    for group, values in TRIM.items():
+        params["tiny"][group].update(values)
+    for group in ("intermediate_train", "target_train"):
+        params["tiny"][group].update({"eval_every": 10, "early_stopping_examples": 24})
+        for hp in params["tiny"][group]["tasks"].values():
+            hp.update({"batch_size": 16, "epochs": epochs})
+    (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run("git init -q -b main && git config user.email t@t && git config user.name t && git add -A && "
+        "git commit -qm init", dst)
+    return dst

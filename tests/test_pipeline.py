@@ -1,58 +1,24 @@
 """End to end: the real DVC pipeline on a trimmed world, in a temporary copy of the repository."""
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import run, trimmed_repo
 from xstilts.core import tasks
 
-TRIM = {
-    "world": {"corpus_sentences": 400, "train_examples": 240, "dev_examples": 48, "eval_per_language": 24},
-    "pretrain": {"max_steps": 30, "batch_size": 16},
-}
 # One target of every kind (and of both benchmarks), to keep the suite within minutes.
 FINETUNE = ["xnli", "pawsx", "xcopa", "udpos", "mlqa"]
 RETRIEVAL = ["bucc2018", "tatoeba", "mewslix"]
 
 
-def run(cmd, cwd, check=True):
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, shell=isinstance(cmd, str))
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{cmd} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    return proc
-
-
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
     """A fresh git repo holding the project's files (committed or not), with a trimmed world."""
-    dst = tmp_path_factory.mktemp("repo")
-    files = run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], ROOT).stdout.split()
-    for f in files:
-        if (ROOT / f).is_file() and (not f.startswith(("data/", "models/", "reports/"))
-                                     or f in ("reports/grid.json", "data/languages.csv")):
-            (dst / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / f, dst / f)
-    params = yaml.safe_load((dst / "params.yaml").read_text())
-    params.update(finetune_targets=FINETUNE, retrieval_targets=RETRIEVAL)
-    for group, values in TRIM.items():
-        params["tiny"][group].update(values)
-    for group in ("intermediate_train", "target_train"):
-        params["tiny"][group].update({"eval_every": 10, "early_stopping_examples": 24})
-        for hp in params["tiny"][group]["tasks"].values():
-            hp.update({"batch_size": 16, "epochs": 1})
-    (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run("git init -q -b main && git config user.email t@t && git config user.name t && git add -A && "
-        "git commit -qm init", dst)
-    return dst
+    return trimmed_repo(tmp_path_factory.mktemp("repo"), FINETUNE, RETRIEVAL)
 
 
 @pytest.mark.slow

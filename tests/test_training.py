@@ -12,8 +12,17 @@ from xstilts.core import config, tasks
 from xstilts.data import normalize, sources
 from xstilts.kinds import mlm as mlm_kind
 from xstilts.model import encoders, heads, tokenizers
-from xstilts.train import loop, sampling
+from xstilts.train import runtime, sampling, trainer
 from xstilts.train import predict as prediction
+
+RT = config.RuntimeParams(device="cpu", precision="fp32", max_device_batch=None, processes=1, deterministic=True,
+                          threads=2, checkpoint_every=1000, progress_every=1000)
+
+
+def fit(model, members, tok, tp, seed, rt=RT, **kw):
+    """The trainer on CPU, fp32, one process (the tiny runtime)."""
+    acc, _ = runtime.start(rt, multitask=len(members) > 1)
+    return trainer.train(model, members, tok, tp, seed, acc, rt, **kw)[0]
 
 
 def mt5_encoder_dir(corpus: list, out, tmp) -> None:
@@ -90,13 +99,13 @@ def _train(tiny_model_dir, small_world, task_type, name, steps=60):
     rows, _ = normalize.normalize(task, source, ds, "en", "tiny")
     labels = task.labels or ()
     tok = encoders.load_tokenizer(tiny_model_dir)
-    loop.setup(0, 2)
-    model = heads.TaskModel(encoders.load_encoder(tiny_model_dir), kinds.get(task_type), n_labels=len(labels))
+    torch.manual_seed(0)
+    model = heads.TaskModel.single(encoders.load_encoder(tiny_model_dir), kinds.get(task_type), n_labels=len(labels))
     tp = config.TrainParams(lr=1e-3, warmup_ratio=0.1, weight_decay=0.0, max_grad_norm=1.0,
-                            early_stopping_examples=20, eval_every=steps // 3, patience=10, torch_threads=2, tasks={})
+                            early_stopping_examples=20, eval_every=steps // 3, patience=10, tasks={})
     hp = config.TaskHparams(batch_size=16, epochs=steps * 16 / len(rows), max_seq_length=96, doc_stride=32)
-    log = loop.train(model, rows, rows[:20], tok, tp, hp, seed=0, labels=labels,
-                         no_answer=task.no_answer)
+    log = fit(model, [trainer.Member("task", kinds.get(task_type), rows, rows[:20], hp, labels, task.no_answer)],
+              tok, tp, seed=0)
 
     class D:  # what the tests below read of the task
         pass
@@ -181,16 +190,17 @@ def _rows(n, prefix):
 def test_multitask_draws_tasks_in_proportion_and_shares_the_encoder(tiny_model_dir):
     tok = encoders.load_tokenizer(tiny_model_dir)
     encoder = encoders.load_encoder(tiny_model_dir)
-    loop.setup(0, 2)
+    torch.manual_seed(0)
     sizes, cap = {"big": 600, "mid": 200, "small": 40}, 300
-    members = [loop.Member(name,
-                               heads.TaskModel(encoder, kinds.get("classification"), n_labels=3), _rows(n, name),
-                               _rows(8, name + "-dev"), config.TaskHparams(batch_size=8, epochs=1, max_seq_length=16),
-                               tasks.NLI_LABELS) for name, n in sizes.items()]
-    assert all(m.model.encoder is encoder for m in members)
+    cls = kinds.get("classification")
+    model = heads.TaskModel(encoder, {name: (cls, cls.head(encoder.config.hidden_size, 3)) for name in sizes})
+    members = [trainer.Member(name, cls, _rows(n, name), _rows(8, name + "-dev"),
+                              config.TaskHparams(batch_size=8, epochs=1, max_seq_length=16), tasks.NLI_LABELS)
+               for name, n in sizes.items()]
+    assert model.encoder is encoder and set(model.heads) == set(sizes)  # one module: one encoder, a head per task
     tp = config.TrainParams(lr=1e-4, warmup_ratio=0.1, weight_decay=0.0, max_grad_norm=1.0,
-                            early_stopping_examples=8, eval_every=10_000, patience=10, torch_threads=2, tasks={})
-    log = loop.train_members(members, tok, tp, seed=3, sampler="proportional", examples_cap=cap)
+                            early_stopping_examples=8, eval_every=10_000, patience=10, tasks={})
+    log = fit(model, members, tok, tp, seed=3, sampler="proportional", examples_cap=cap)
     drawn = log[-1]["steps_per_task"]
     total = sum(drawn.values())
     # steps: what each task needs for one epoch of its capped examples, batch 8: 38 + 25 + 5
@@ -204,7 +214,7 @@ def test_multitask_draws_tasks_in_proportion_and_shares_the_encoder(tiny_model_d
 
 
 def test_sampler_counts_over_many_draws_match_the_formula(tiny_model_dir):
-    """train_members' draw, counted over enough steps to hold it to 2%."""
+    """the trainer's draw, counted over enough steps to hold it to 2%."""
     import random
     probs = sampling.sampling_weights({"a": 5000, "b": 1000, "c": 200_000}, "proportional", 2 ** 17)
     draw = random.Random(1)
@@ -225,22 +235,24 @@ def test_mlm_member_uses_the_pretrained_head_and_masks(tiny_model_dir):
     head = encoders.load_mlm_head(tiny_model_dir, encoder)
     decoder = head.decoder if hasattr(head, "decoder") else head.predictions.decoder
     assert decoder.weight is encoder.embeddings.word_embeddings.weight  # tied, as XLM-R's and BERT's
-    ids = torch.tensor([tok("the red dog sees Maria .")["input_ids"]] * 50)
-    inputs, labels = mlm_kind.mask_tokens(ids, torch.ones_like(ids), tok, 0.15, torch.Generator().manual_seed(0))
+    ids = tok("the red dog sees Maria .")["input_ids"]
+    gen = torch.Generator().manual_seed(0)
+    masked = [mlm_kind.mask_tokens(ids, set(tok.all_special_ids), tok.mask_token_id, len(tok), 0.15, gen)
+              for _ in range(50)]
+    inputs, labels = torch.tensor([m[0] for m in masked]), torch.tensor([m[1] for m in masked])
     chosen = labels != -100
     assert 0.05 < chosen.float().mean() < 0.3 and not chosen[:, 0].any() and not chosen[:, -1].any()
     assert (inputs[chosen] == tok.mask_token_id).float().mean() > 0.6
-    loop.setup(0, 2)
-    mlm = heads.TaskModel(encoder, kinds.get("mlm"), head=head)
-    nli = heads.TaskModel(encoder, kinds.get("classification"), n_labels=3)
-    members = [loop.Member("nli", nli, _rows(64, "n"), _rows(8, "d"),
-                               config.TaskHparams(batch_size=8, epochs=1, max_seq_length=16), tasks.NLI_LABELS),
-               loop.Member(tasks.MLM, mlm, [{"id": str(i), "text": "the red dog sees Maria ."}
-                                                       for i in range(64)], [],
-                               config.TaskHparams(batch_size=8, epochs=1, max_seq_length=16))]
+    torch.manual_seed(0)
+    cls, mlm = kinds.get("classification"), kinds.get("mlm")
+    model = heads.TaskModel(encoder, {"nli": (cls, cls.head(encoder.config.hidden_size, 3)), tasks.MLM: (mlm, head)})
+    members = [trainer.Member("nli", cls, _rows(64, "n"), _rows(8, "d"),
+                              config.TaskHparams(batch_size=8, epochs=1, max_seq_length=16), tasks.NLI_LABELS),
+               trainer.Member(tasks.MLM, mlm, [{"id": str(i), "text": "the red dog sees Maria ."} for i in range(64)],
+                              [], config.TaskHparams(batch_size=8, epochs=1, max_seq_length=16))]
     tp = config.TrainParams(lr=1e-4, warmup_ratio=0.1, weight_decay=0.0, max_grad_norm=1.0,
-                            early_stopping_examples=8, eval_every=10_000, patience=10, torch_threads=2, tasks={})
-    log = loop.train_members(members, tok, tp, seed=0)
+                            early_stopping_examples=8, eval_every=10_000, patience=10, tasks={})
+    log = fit(model, members, tok, tp, seed=0)
     assert log[-1]["steps_per_task"]["mlm"] > 0 and set(log[-1]["dev_scores"]) == {"nli"}
     # MLM's share of the draws is added on top: NLI still gets its 8 steps in expectation
     assert sum(log[-1]["steps_per_task"].values()) == 16

@@ -15,8 +15,8 @@ import yaml
 
 from xstilts.core import paths, tasks
 from xstilts.core.groups import (GROUPS, DataParams, MLMParams, ModelSpec, MultitaskParams, ParamsError,  # noqa: F401
-                                 PretrainParams, RetrievalParams, TaskHparams, TrainParams, TranslateParams,
-                                 WorldParams, _typed, unknown)
+                                 PretrainParams, RetrievalParams, RuntimeParams, TaskHparams, TrainParams,
+                                 TranslateParams, WorldParams, _typed, unknown)
 
 PARAMS_FILE = paths.PARAMS_FILE
 
@@ -26,7 +26,7 @@ NAME_RE = re.compile(r"^[a-z0-9_.-]+$")  # DVC stage names break on '@' and spac
 
 TOP_LEVEL = {"profile", "seed", "seeds", "model", "intermediate", "intermediate_mlm", "intermediate_languages", "intermediate_size",
              "target_training", "benchmark", "finetune_targets", "retrieval_targets", "languages", "eval_split",
-             *tasks.PROFILES}
+             "runtime", *tasks.PROFILES}
 
 
 PROFILE_KEYS = {*GROUPS, "models", "default_model"}   # a profile section: the typed groups + its models
@@ -45,6 +45,12 @@ SAMPLERS = ("proportional", "temperature", "uniform")
 
 
 ENGINES = ("world", "model")
+
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,36 @@ class Params:
                               f"(valid groups: {', '.join(GROUPS)})")
         return _typed(GROUPS[name], section[name], f"{self.profile}.{name}")
 
+    def runtime(self) -> RuntimeParams:
+        """runtime.<profile>, with XSTILTS_<KEY> environment overrides (one command, one machine)."""
+        import os
+        section = self.raw["runtime"]
+        if not isinstance(section, dict) or self.profile not in section:
+            raise ParamsError(f"params 'runtime' needs a '{self.profile}' section (runtime.{self.profile}.device, ...)")
+        raw = dict(section[self.profile])
+        for key in RuntimeParams.__dataclass_fields__:
+            env = os.environ.get(f"XSTILTS_{key.upper()}")
+            if env is not None:
+                raw[key] = yaml.safe_load(env)
+        rt = _typed(RuntimeParams, raw, f"runtime.{self.profile}")
+        where = f"runtime.{self.profile}"
+        if rt.device not in DEVICES:
+            raise unknown(f"device in {where}", rt.device, DEVICES)
+        if rt.precision not in PRECISIONS:
+            raise unknown(f"precision in {where}", rt.precision, PRECISIONS)
+        for key in ("processes", "threads", "checkpoint_every"):
+            value = getattr(rt, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ParamsError(f"{where}.{key} must be a positive integer, got {value!r}")
+        if rt.max_device_batch is not None and (not isinstance(rt.max_device_batch, int)
+                                                or isinstance(rt.max_device_batch, bool) or rt.max_device_batch < 1):
+            raise ParamsError(f"{where}.max_device_batch must be null or a positive integer, got {rt.max_device_batch!r}")
+        if not isinstance(rt.deterministic, bool):
+            raise ParamsError(f"{where}.deterministic must be true or false, got {rt.deterministic!r}")
+        if not isinstance(rt.progress_every, (int, float)) or isinstance(rt.progress_every, bool) or rt.progress_every <= 0:
+            raise ParamsError(f"{where}.progress_every must be a positive number of seconds, got {rt.progress_every!r}")
+        return rt
+
     def world(self) -> WorldParams:
         """The embedded world's params: always tiny.world (the world exists in every profile)."""
         return _typed(WorldParams, self.raw["tiny"]["world"], "tiny.world")
@@ -231,6 +267,7 @@ def validate(raw: dict) -> Params:
         if key not in PROFILE_KEYS:
             raise unknown(f"group in params '{params.profile}'", key, sorted(PROFILE_KEYS))
     validate_models(params)
+    params.runtime()
     for name in ("data", "pretrain", "intermediate_train", "target_train", "retrieval", "translate"):
         params.group(name)  # every group the stages read must be there and well-formed
     it = params.group("intermediate_train")

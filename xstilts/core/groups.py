@@ -58,7 +58,6 @@ class PretrainParams:
     warmup_ratio: float | None = None
     weight_decay: float | None = None
     mlm_probability: float | None = None
-    torch_threads: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,9 +114,9 @@ class TrainParams:
     early_stopping_examples: int
     eval_every: int
     patience: int
-    torch_threads: int
     tasks: dict
     eval_batch_size: int = 128
+    group_by_length: bool = False   # batches of similar length, seeded (HF's LengthGroupedSampler): less padding
     log_every: int = 10             # steps between points of the training-loss curve (reports/curves)
     multitask: dict | None = None   # intermediate_train only: MultitaskParams
     mlm: dict | None = None         # intermediate_train only: MLMParams
@@ -141,7 +140,6 @@ class RetrievalParams:
     pooling: str
     max_seq_length: int
     batch_size: int
-    torch_threads: int
 
 
 @dataclass(frozen=True)
@@ -153,6 +151,22 @@ class TranslateParams:
     max_length: int = 256
     lang_codes: dict | None = None    # engine model, multilingual checkpoints: our code -> the model's (deu_Latn)
     published: bool = False           # target translate-train: the Hub's own translations where they exist
+
+
+@dataclass(frozen=True)
+class RuntimeParams:
+    """How a stage computes, not what: params.yaml's `runtime.<profile>`. No stage lists these in
+    dvc.yaml, so changing one reruns nothing; train_log.json records the values used. Each can be
+    overridden for one command by XSTILTS_<KEY> in the environment (XSTILTS_PROCESSES=4)."""
+    device: str                   # auto (cuda when there is one) | cpu | cuda
+    precision: str                # auto (cuda: bf16 where supported, else fp16 with loss scaling; cpu: fp32) | fp32 | bf16 | fp16
+    max_device_batch: int | None  # sequences per forward pass: a batch is split into micro-batches with gradient
+                                  # accumulation (same loss and gradients); null = the whole batch at once
+    processes: int                # DDP processes of one stage (torchrun); 1 = no DDP
+    deterministic: bool           # torch.use_deterministic_algorithms (CUDA: CUBLAS_WORKSPACE_CONFIG set first)
+    threads: int                  # torch CPU threads per process
+    checkpoint_every: int         # optimizer steps between resumable checkpoints (and on SIGTERM)
+    progress_every: float         # seconds between progress lines when stdout is not a terminal
 
 
 GROUPS = {"world": WorldParams, "data": DataParams, "pretrain": PretrainParams,

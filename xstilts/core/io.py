@@ -17,6 +17,7 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     An interrupted stage thus never leaves a half-written output that looks complete."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    remove_stale(path)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
@@ -27,6 +28,27 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     if path.exists():
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     tmp.rename(path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale(path: Path) -> None:
+    """Temp folders beside `path` left by a killed process (kill -9 cannot clean up): removed."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return
+    for old in path.parent.glob(f".{path.name}.tmp-*"):
+        pid = old.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

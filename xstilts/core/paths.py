@@ -42,6 +42,11 @@ GRID_FILE = REPORTS / "grid.json"
 FIGURES = REPORTS / "figures"
 CURVES = REPORTS / "curves"
 
+# outside every DVC out (git- and dvc-ignored): resumable state and what each stage cost
+CHECKPOINTS = Path(".checkpoints")         # <stage>/<run>-<inputs hash>/: resumable training state
+TRAINED = CHECKPOINTS / "trained"          # <inputs hash>/: a trained model two stages share (SQuAD: XQuAD, MLQA)
+COSTS = Path("logs/costs")                 # <stage>.json: wall time, device, processes, tokens
+
 TRAIN_LOG = "train_log.json"
 META = "meta.json"
 SKIPPED = "skipped.json"

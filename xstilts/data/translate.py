@@ -27,6 +27,8 @@ sets instead (as XTREME's translate-train baselines), early-stopping on English 
 """
 from __future__ import annotations
 
+import contextlib
+
 import hashlib
 import json
 from pathlib import Path
@@ -67,9 +69,21 @@ class WorldTranslator:
 class ModelTranslator:
     """A transformers seq2seq MT model, batched, resumable through an append-only cache."""
 
-    def __init__(self, tp: config.TranslateParams, cache_dir: Path = paths.TRANSLATE_CACHE, progress: bool = True):
-        self.tp, self.cache_dir, self.progress = tp, Path(cache_dir), progress
+    def __init__(self, tp: config.TranslateParams, cache_dir: Path = paths.TRANSLATE_CACHE, progress: bool = True,
+                 runtime: config.RuntimeParams | None = None):
+        self.tp, self.cache_dir, self.progress, self.runtime = tp, Path(cache_dir), progress, runtime
         self._loaded: dict[str, tuple] = {}
+
+    def _device(self):
+        """The runtime's device and autocast dtype: generate on the GPU when there is one (bf16
+        autocast where the runtime's precision allows it)."""
+        import torch
+        rt = self.runtime
+        cuda = rt is not None and rt.device in ("auto", "cuda") and torch.cuda.is_available()
+        if not cuda:
+            return torch.device("cpu"), None
+        bf16 = rt.precision in ("auto", "bf16") and torch.cuda.is_bf16_supported()
+        return torch.device("cuda"), (torch.bfloat16 if bf16 else torch.float16 if rt.precision == "fp16" else None)
 
     def _checkpoint(self, lang: str) -> str:
         return self.tp.model.format(lang=lang) if "{lang}" in self.tp.model else self.tp.model
@@ -82,7 +96,7 @@ class ModelTranslator:
             from xstilts.model.encoders import quiet_transformers
             quiet_transformers()
             tok = AutoTokenizer.from_pretrained(name, revision=self.tp.revision)
-            model = AutoModelForSeq2SeqLM.from_pretrained(name, revision=self.tp.revision).eval()
+            model = AutoModelForSeq2SeqLM.from_pretrained(name, revision=self.tp.revision).eval().to(self._device()[0])
             self._loaded[name] = (tok, model)
         return self._loaded[name]
 
@@ -112,14 +126,18 @@ class ModelTranslator:
                                      f"checkpoint {self.tp.model}); add e.g. {lang}: <the model's language code>")
                 kwargs["forced_bos_token_id"] = tok.convert_tokens_to_ids(self.tp.lang_codes[lang])
             path.parent.mkdir(parents=True, exist_ok=True)
+            todo.sort(key=len, reverse=True)  # batches of similar length pad little
+            device, dtype = self._device()
             batches = range(0, len(todo), self.tp.batch_size)
             if self.progress:
                 from tqdm.auto import tqdm
                 batches = tqdm(batches, desc=f"translate en->{lang}", unit="batch")
-            with open(path, "a", encoding="utf-8") as cache, torch.no_grad():
+            autocast = torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+            with open(path, "a", encoding="utf-8") as cache, torch.inference_mode(), autocast:
                 for i in batches:
                     chunk = todo[i:i + self.tp.batch_size]
-                    enc = tok(chunk, return_tensors="pt", padding=True, truncation=True, max_length=self.tp.max_length)
+                    enc = tok(chunk, return_tensors="pt", padding=True, truncation=True,
+                              max_length=self.tp.max_length).to(device)
                     out = model.generate(**enc, max_length=self.tp.max_length, num_beams=1, do_sample=False, **kwargs)
                     for src, tgt in zip(chunk, tok.batch_decode(out, skip_special_tokens=True)):
                         done[src] = tgt
@@ -130,7 +148,7 @@ class ModelTranslator:
 
 def engine_for(params: config.Params):
     tp = params.group("translate")
-    return WorldTranslator() if tp.engine == "world" else ModelTranslator(tp)
+    return WorldTranslator() if tp.engine == "world" else ModelTranslator(tp, runtime=params.runtime())
 
 
 # --- rows -----------------------------------------------------------------------------------------

@@ -46,15 +46,23 @@ class Kind:
         raise NotImplementedError(f"{self.name}: no trainable head")
 
     def output(self, head_out, batch_shape: dict):
-        """The head's output as the kind reads it (multiple choice: one row per example)."""
+        """The head's output as the kind reads it (multiple choice: one row per example; QA: padding
+        masked). batch_shape: the targets, n_choices and the attention mask."""
         return head_out
 
     def loss(self, out, targets: dict):
         raise NotImplementedError
 
-    def train_batch(self, batch: dict, tokenizer, state: dict) -> dict:
-        """A training batch just before the step (MLM masks it here)."""
-        return batch
+    def prepare_train(self, feats: list[dict], tokenizer, state: dict) -> list[dict]:
+        """The features of one training batch just before the step (MLM masks them here, row by
+        row, so micro-batching and processes never change which tokens are masked)."""
+        return feats
+
+    def loss_units(self, feats: list[dict]) -> int:
+        """What the kind's loss averages over, in these features: rows (sequence-level kinds) or
+        labelled tokens (tagging, MLM). Micro-batches are weighted by it, so that accumulating them
+        gives exactly the whole batch's loss and gradients."""
+        return len(feats)
 
     def eval_batch_size(self, batch_size: int, feats: list[dict]) -> int:
         return batch_size
@@ -88,9 +96,12 @@ class Kind:
         return averages[f"avg_{self.main_metric}"]
 
 
+PAD_MULTIPLE = 8   # tensor cores want widths in multiples of 8 (dynamic padding, per batch)
+
+
 def pad(sequences: list[list[int]], pad_id: int) -> dict:
     import torch
-    width = max(len(s) for s in sequences)
+    width = -(-max(len(s) for s in sequences) // PAD_MULTIPLE) * PAD_MULTIPLE
     ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(sequences), width), dtype=torch.long)
     for i, s in enumerate(sequences):
@@ -110,6 +121,19 @@ class RetrievalRun:
     vectors: Callable[[list[dict]], object]             # rows -> embeddings of their `text`
     write: Callable[[str, str, list[dict], object], None]   # (split, lang, query rows, predictions)
     log: dict
+
+
+def labelled_tokens(feats: list[dict]) -> int:
+    return sum(sum(1 for t in f["labels"] if t != -100) for f in feats)
+
+
+def pad_labels(feats: list[dict], shape) -> "object":
+    """Token labels padded with -100 (ignored by the loss) to the batch's shape."""
+    import torch
+    labels = torch.full(shape, -100, dtype=torch.long)
+    for i, f in enumerate(feats):
+        labels[i, :len(f["labels"])] = torch.tensor(f["labels"])
+    return labels
 
 
 def split_rows(rows: list[dict]) -> tuple[list[dict], list[dict]]:

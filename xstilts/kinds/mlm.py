@@ -2,7 +2,7 @@
 with BERT's recipe, the pretrained LM head. It has no dev score and no leaderboard files."""
 from __future__ import annotations
 
-from xstilts.kinds.base import Kind
+from xstilts.kinds.base import Kind, labelled_tokens, pad, pad_labels
 
 
 class MLM(Kind):
@@ -10,35 +10,50 @@ class MLM(Kind):
     supervised = False
 
     def featurize(self, rows, tokenizer, hp, labels=()):
-        """One corpus line per row (masking happens per batch, in train_batch)."""
+        """One corpus line per row (masking happens per training batch, in prepare_train)."""
         enc = tokenizer([r["text"] for r in rows], truncation=True, max_length=hp.max_seq_length)
         return [{"input_ids": ids, "example": i} for i, ids in enumerate(enc["input_ids"])]
 
     def head(self, hidden, n_labels):
         raise ValueError("an MLM member needs the pretrained LM head: model.encoders.load_mlm_head")
 
-    def loss(self, out, targets):
-        from torch.nn.functional import cross_entropy
-        return cross_entropy(out.flatten(0, 1), targets["labels"].flatten(), ignore_index=-100)
-
-    def train_batch(self, batch, tokenizer, state):
-        """state: {"generator": the masking RNG, "probability": the share of tokens predicted}."""
-        batch["input_ids"], batch["labels"] = mask_tokens(batch["input_ids"], batch["attention_mask"], tokenizer,
-                                                          state["probability"], state["generator"])
+    def collate(self, feats, pad_id):
+        batch = pad([f["input_ids"] for f in feats], pad_id)
+        if "labels" in feats[0]:
+            batch["labels"] = pad_labels(feats, batch["input_ids"].shape)
         return batch
 
+    def loss(self, out, targets):
+        from torch.nn.functional import cross_entropy
+        return cross_entropy(out.flatten(0, 1).float(), targets["labels"].flatten(), ignore_index=-100)
 
-def mask_tokens(input_ids, attention_mask, tokenizer, probability: float, gen):
-    """BERT's masking: `probability` of the real tokens are predicted; of those 80% become <mask>,
-    10% a random token, 10% stay."""
+    def prepare_train(self, feats, tokenizer, state):
+        """state: {"generator": the masking RNG, "probability": the share of tokens predicted}."""
+        special = set(tokenizer.all_special_ids)
+        out = []
+        for f in feats:
+            ids, labels = mask_tokens(f["input_ids"], special, tokenizer.mask_token_id, len(tokenizer),
+                                      state["probability"], state["generator"])
+            out.append({**f, "input_ids": ids, "labels": labels})
+        return out
+
+    def loss_units(self, feats):
+        return labelled_tokens(feats)
+
+
+def mask_tokens(ids: list[int], special: set, mask_id: int, vocab_size: int, probability: float, gen):
+    """BERT's masking of one sequence: `probability` of its non-special tokens are predicted; of
+    those 80% become <mask>, 10% a random token, 10% stay. The one masker of the project: tiny
+    pretraining and intermediate MLM both use it. Returns (input ids, labels with -100 elsewhere)."""
     import torch
-    labels = input_ids.clone()
-    special = torch.tensor([[t in tokenizer.all_special_ids for t in row] for row in input_ids.tolist()])
-    chosen = (torch.rand(input_ids.shape, generator=gen) < probability) & attention_mask.bool() & ~special
-    labels[~chosen] = -100
-    inputs = input_ids.clone()
-    to_mask = chosen & (torch.rand(input_ids.shape, generator=gen) < 0.8)
-    inputs[to_mask] = tokenizer.mask_token_id
-    to_random = chosen & ~to_mask & (torch.rand(input_ids.shape, generator=gen) < 0.5)
-    inputs[to_random] = torch.randint(len(tokenizer), input_ids.shape, generator=gen)[to_random]
-    return inputs, labels
+    n = len(ids)
+    real = torch.tensor([t not in special for t in ids])
+    chosen = (torch.rand(n, generator=gen) < probability) & real
+    masked = chosen & (torch.rand(n, generator=gen) < 0.8)
+    randomized = chosen & ~masked & (torch.rand(n, generator=gen) < 0.5)
+    replacement = torch.randint(vocab_size, (n,), generator=gen)
+    inputs = torch.tensor(ids)
+    inputs[masked] = mask_id
+    inputs[randomized] = replacement[randomized]
+    labels = torch.where(chosen, torch.tensor(ids), torch.tensor(-100))
+    return inputs.tolist(), labels.tolist()

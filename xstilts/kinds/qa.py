@@ -57,6 +57,13 @@ class QA(Kind):
         start, end = out
         return (cross_entropy(start, targets["start_positions"]) + cross_entropy(end, targets["end_positions"])) / 2
 
+    def output(self, head_out, batch_shape):
+        """Start and end logits, padding masked out: the loss's softmax runs over real tokens only,
+        so a row's loss does not depend on how wide its batch was padded (dynamic padding,
+        micro-batches)."""
+        pad = batch_shape["attention_mask"] == 0
+        return tuple(x.masked_fill(pad, -1e4) for x in head_out)
+
     def batch_outputs(self, out):
         return list(zip(out[0].tolist(), out[1].tolist()))
 

@@ -2,7 +2,7 @@
 hold one tag per line and a blank line after each sentence; scored with seqeval's P/R/F1."""
 from __future__ import annotations
 
-from xstilts.kinds.base import Kind, ScoreError, pad, read_tags, same_count
+from xstilts.kinds.base import Kind, ScoreError, labelled_tokens, pad, pad_labels, read_tags, same_count
 from xstilts.metrics import text as metrics
 
 
@@ -25,13 +25,12 @@ class Tagging(Kind):
         return feats
 
     def collate(self, feats, pad_id):
-        import torch
         batch = pad([f["input_ids"] for f in feats], pad_id)
-        labels = torch.full(batch["input_ids"].shape, -100, dtype=torch.long)
-        for i, f in enumerate(feats):
-            labels[i, :len(f["labels"])] = torch.tensor(f["labels"])
-        batch["labels"] = labels
+        batch["labels"] = pad_labels(feats, batch["input_ids"].shape)
         return batch
+
+    def loss_units(self, feats):
+        return labelled_tokens(feats)
 
     def head(self, hidden, n_labels):
         from xstilts.model.heads import TaggingHead

@@ -50,10 +50,13 @@ def load_encoder(path: str | Path):
     from transformers import AutoModel, MT5EncoderModel
 
     quiet_transformers()
+    # float32 master weights (transformers 5 would keep a bf16 checkpoint in bf16: autocast does the
+    # low precision) and PyTorch's fused scaled-dot-product attention, asked for by name
+    fast = dict(dtype=torch.float32, attn_implementation="sdpa", output_loading_info=True)
     if arch_of(path) == "mt5":
-        model, info = MT5EncoderModel.from_pretrained(str(path), output_loading_info=True)
+        model, info = MT5EncoderModel.from_pretrained(str(path), **fast)
     else:
-        model, info = AutoModel.from_pretrained(str(path), add_pooling_layer=False, output_loading_info=True)
+        model, info = AutoModel.from_pretrained(str(path), add_pooling_layer=False, **fast)
     missing = sorted(k for k in info.get("missing_keys", []) if not k.startswith("pooler."))
     unexpected = sorted(k for k in info.get("unexpected_keys", [])
                         if not any(k.startswith(p) or f".{p}" in k for p in HEAD_PREFIXES))
@@ -78,7 +81,7 @@ def load_mlm_head(path: str | Path, encoder) -> nn.Module:
     if arch == "mt5":
         raise EncoderLoadError(f"{path} is an mT5 encoder: it has no masked-LM head for intermediate MLM")
     quiet_transformers()
-    mlm = AutoModelForMaskedLM.from_pretrained(str(path))
+    mlm = AutoModelForMaskedLM.from_pretrained(str(path), dtype=torch.float32)
     head = mlm.lm_head if arch == "xlmr" else mlm.cls
     decoder = head.decoder if arch == "xlmr" else head.predictions.decoder
     if decoder.weight.shape != encoder.embeddings.word_embeddings.weight.shape:
@@ -94,7 +97,8 @@ def tiny_masked_lm(spec, tokenizer, max_positions: int):
 
     shape = dict(vocab_size=len(tokenizer), hidden_size=spec.hidden_size, num_hidden_layers=spec.num_layers,
                  num_attention_heads=spec.num_heads, intermediate_size=spec.intermediate_size,
-                 hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1, pad_token_id=tokenizer.pad_token_id)
+                 hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1, pad_token_id=tokenizer.pad_token_id,
+                 attn_implementation="sdpa")
     if spec.arch == "xlmr":
         return XLMRobertaForMaskedLM(XLMRobertaConfig(
             **shape, max_position_embeddings=max_positions + 2, type_vocab_size=1, bos_token_id=0, eos_token_id=2))
@@ -104,22 +108,32 @@ def tiny_masked_lm(spec, tokenizer, max_positions: int):
 
 
 def embed(encoder, tokenizer, sentences: list[str], layer: int, pooling: str, max_len: int,
-          batch_size: int) -> torch.Tensor:
-    """Sentence embeddings: hidden_states[layer] (0 = embedding output), mean- or <s>-pooled."""
+          batch_size: int, acc=None) -> torch.Tensor:
+    """Sentence embeddings, float32 on the encoder's device: hidden_states[layer] (0 = embedding
+    output), mean- or <s>-pooled. Sentences go through in batches sorted by length (little padding),
+    under inference mode and the accelerator's autocast; rows come back in the input order."""
+    import contextlib
+
     n_states = encoder.config.num_hidden_layers + 1
     if not 0 <= layer < n_states:
         raise ValueError(f"retrieval layer {layer} out of range: this encoder has hidden_states 0..{n_states - 1}")
+    device = next(encoder.parameters()).device
+    ids = tokenizer(sentences, truncation=True, max_length=max_len)["input_ids"]
+    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+    out = torch.empty((len(ids), encoder.config.hidden_size), dtype=torch.float32, device=device)
     encoder.eval()
-    chunks = []
-    with torch.no_grad():
-        for i in range(0, len(sentences), batch_size):
-            enc = tokenizer(sentences[i:i + batch_size], truncation=True, max_length=max_len,
-                            padding=True, return_tensors="pt")
-            states = encoder(**enc, output_hidden_states=True).hidden_states[layer]
+    autocast = acc.autocast() if acc is not None else contextlib.nullcontext()
+    with torch.inference_mode(), autocast:
+        for i in range(0, len(order), batch_size):
+            rows = order[i:i + batch_size]
+            enc = tokenizer.pad({"input_ids": [ids[r] for r in rows]}, pad_to_multiple_of=8, return_tensors="pt")
+            mask = enc["attention_mask"].to(device)
+            states = encoder(input_ids=enc["input_ids"].to(device), attention_mask=mask,
+                             output_hidden_states=True).hidden_states[layer].float()
             if pooling == "cls":
                 pooled = states[:, 0]
             else:
-                mask = enc["attention_mask"].unsqueeze(-1).to(states.dtype)
-                pooled = (states * mask).sum(1) / mask.sum(1)
-            chunks.append(pooled)
-    return torch.cat(chunks)
+                m = mask.unsqueeze(-1).to(states.dtype)
+                pooled = (states * m).sum(1) / m.sum(1)
+            out[torch.tensor(rows, device=device)] = pooled
+    return out

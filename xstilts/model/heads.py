@@ -44,19 +44,27 @@ class SpanHead(nn.Module):
 
 
 class TaskModel(nn.Module):
-    """A shared encoder and one head; the task kind (xstilts/kinds) makes the head, shapes its output
-    and computes the loss. `head` is given only for MLM (the pretrained LM head)."""
+    """One shared encoder and one head per member task (an nn.ModuleDict), as one module: DDP wraps
+    it once. A single-task model has one head; multi-task intermediate training has one per task,
+    MLM's being the pretrained LM head. The kind (xstilts/kinds) of each head makes it, shapes its
+    output and computes the loss; the paper re-initializes heads in every phase."""
 
-    def __init__(self, encoder, kind, n_labels: int = 0, head: nn.Module | None = None):
+    def __init__(self, encoder, heads: dict):
+        """heads: member name -> (kind, head module)."""
         super().__init__()
         self.encoder = encoder
-        self.kind = kind
-        self.head = head if head is not None else kind.head(encoder.config.hidden_size, n_labels)
+        self.kinds = {name: kind for name, (kind, _) in heads.items()}
+        self.heads = nn.ModuleDict({name: head for name, (_, head) in heads.items()})
 
-    def forward(self, input_ids, attention_mask, **targets):
-        """(loss or None, output). `targets`: the kind's training targets (labels, start/end
-        positions) and shape information (n_choices); the loss is computed when targets are given."""
+    @classmethod
+    def single(cls, encoder, kind, n_labels: int = 0, name: str = "task") -> "TaskModel":
+        return cls(encoder, {name: (kind, kind.head(encoder.config.hidden_size, n_labels))})
+
+    def forward(self, task: str, input_ids, attention_mask, **targets):
+        """(loss or None, output) of member `task`. `targets`: the kind's training targets (labels,
+        start/end positions) and shape information (n_choices); the loss needs the targets."""
+        kind = self.kinds[task]
         h = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        out = self.kind.output(self.head(h), targets)
+        out = kind.output(self.heads[task](h), {**targets, "attention_mask": attention_mask})
         has_targets = any(k != "n_choices" and v is not None for k, v in targets.items())
-        return (self.kind.loss(out, targets) if has_targets else None), out
+        return (kind.loss(out, targets) if has_targets else None), out

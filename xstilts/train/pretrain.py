@@ -10,7 +10,6 @@ so downstream stages depend on content in models/, not on a Hub cache.
 from __future__ import annotations
 
 import random
-import time
 from pathlib import Path
 
 from xstilts.core import paths
@@ -41,11 +40,19 @@ def pack(tokenizer, corpus_files: list[Path], max_len: int, seed: int) -> list[l
     return chunks
 
 
-def pretrain_tiny(pp, spec, seed: int, out: Path) -> dict:
+def pretrain_tiny(pp, spec, seed: int, out: Path, rt) -> dict:
+    """A tokenizer trained on the world's corpus, then masked-LM pretraining from scratch through
+    the project's one trainer (xstilts/train/trainer.py) and its one masker (kinds/mlm.py). Under
+    DDP every process trains the (deterministic) tokenizer into its own `out`; the main process's
+    is the one kept. Returns the info, or {} in the other processes."""
     import torch
-    from transformers import DataCollatorForLanguageModeling
 
-    torch.set_num_threads(pp.torch_threads)
+    from xstilts import kinds
+    from xstilts.core.groups import TaskHparams, TrainParams
+    from xstilts.model.heads import TaskModel
+    from xstilts.train import checkpoint, runtime, trainer
+
+    acc, used = runtime.start(rt)
     torch.manual_seed(seed)
     corpus_files = sorted(paths.WORLD_CORPUS.glob("*.txt"))
     if not corpus_files:
@@ -54,38 +61,31 @@ def pretrain_tiny(pp, spec, seed: int, out: Path) -> dict:
         tokenizer = tokenizers.train_wordpiece(corpus_files, out, pp.vocab_size)
     else:
         tokenizer = tokenizers.train_sentencepiece(corpus_files, out, pp.vocab_size)
+    packed = [{"input_ids": ids} for ids in pack(tokenizer, corpus_files, pp.max_seq_length, seed)]
 
-    enc = pack(tokenizer, corpus_files, pp.max_seq_length, seed)
-    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=pp.mlm_probability)
-
-    model = encoders.tiny_masked_lm(spec, tokenizer, max_positions=256)
-    opt = torch.optim.AdamW(model.parameters(), lr=pp.lr, weight_decay=pp.weight_decay)
-    warmup = max(1, int(pp.warmup_ratio * pp.max_steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warmup, max(0.0, (pp.max_steps - s) / max(1, pp.max_steps - warmup))))
-    model.train()
-    log, t0, running = [], time.time(), []
-    gen = torch.Generator().manual_seed(seed)
-    order = torch.randperm(len(enc), generator=gen).tolist()
-    for step in range(pp.max_steps):
-        start = (step * pp.batch_size) % len(order)
-        batch = collator([{"input_ids": enc[i]} for i in order[start:start + pp.batch_size]])
-        loss = model(**batch).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad()
-        running.append(loss.item())
-        if (step + 1) % 50 == 0 or step + 1 == pp.max_steps:
-            log.append({"step": step + 1, "mlm_loss": sum(running) / len(running)})
-            running = []
-    model.save_pretrained(str(out))
+    mlm = encoders.tiny_masked_lm(spec, tokenizer, max_positions=256)
+    encoder, head = (mlm.bert, mlm.cls) if spec.arch == "bert" else (mlm.roberta, mlm.lm_head)
+    model = TaskModel(encoder, {"mlm": (kinds.get("mlm"), head)})
+    tp = TrainParams(lr=pp.lr, warmup_ratio=pp.warmup_ratio, weight_decay=pp.weight_decay, max_grad_norm=1.0,
+                     early_stopping_examples=0, eval_every=pp.max_steps + 1, patience=1, tasks={}, log_every=50)
+    hp = TaskHparams(batch_size=pp.batch_size, epochs=1, max_seq_length=pp.max_seq_length)
+    key = checkpoint.digest(paths.WORLD_CORPUS, (paths.CODE_MANIFESTS / "pretrain.json").read_text(), vars(pp),
+                            vars(spec), seed, {k: v for k, v in used.record().items() if k != "threads"})
+    curve = []
+    _, stats = trainer.train(model, [trainer.Member("mlm", kinds.get("mlm"), [], [], hp, train_feats=packed)],
+                             tokenizer, tp, seed, acc, rt, mlm_probability=pp.mlm_probability,
+                             total_steps=pp.max_steps, checkpoint=checkpoint.Checkpoint("pretrain", "mlm", key),
+                             label="pretrain", curve=curve)
+    if not acc.is_main_process:
+        return {}
+    mlm.to("cpu").save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
+    log = [{"step": c["step"], "mlm_loss": c["loss"]} for c in curve]
     return {"kind": "tiny-from-scratch", "arch": spec.arch,
-            "parameters": sum(p.numel() for p in model.base_model.parameters()),
-            "vocab_size": len(tokenizer), "steps": pp.max_steps, "seconds": round(time.time() - t0, 1),
-            "final_mlm_loss": log[-1]["mlm_loss"], "first_mlm_loss": log[0]["mlm_loss"], "curve": log}
+            "parameters": sum(p.numel() for p in encoder.parameters()),
+            "vocab_size": len(tokenizer), "steps": pp.max_steps,
+            "final_mlm_loss": log[-1]["mlm_loss"], "first_mlm_loss": log[0]["mlm_loss"], "curve": log,
+            "runtime": {k: v for k, v in used.record().items() if k != "device_name"}, "cost": (used, stats)}
 
 
 def pretrain_paper(pp, spec, out: Path) -> dict:
@@ -103,7 +103,7 @@ def pretrain_paper(pp, spec, out: Path) -> dict:
         raise sources.DataSourceError(
             f"could not load model {spec.hub} at revision '{spec.revision}' from {source}: "
             f"{type(e).__name__}: {e}\nTo use a local copy: on a machine with network run\n"
-            f"  huggingface-cli download {spec.hub} --revision {spec.revision} --local-dir <DIR>/{spec.hub}\n"
+            f"  hf download {spec.hub} --revision {spec.revision} --local-dir <DIR>/{spec.hub}\n"
             f"then set `paper.pretrain.local_models: <DIR>` in params.yaml.") from e
     model.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))

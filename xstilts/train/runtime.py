@@ -1,0 +1,102 @@
+"""The runtime: where and how a stage computes (params.yaml `runtime.<profile>`), never what.
+
+`start(rt)` turns the settings into an `accelerate.Accelerator`: the device (cuda when asked or
+found), mixed precision (bf16 autocast with fp32 master weights; fp16 with loss scaling where the
+GPU lacks bf16), DDP when the stage runs under torchrun, threads, TF32 and determinism. A stage
+with `processes: N > 1` re-executes itself under torchrun first (`relaunch`), so the same command
+runs on one process or N.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class Runtime:
+    """What `start` resolved: recorded in train_log.json (numbers can depend on these)."""
+    device: str
+    precision: str
+    processes: int
+    max_device_batch: int | None
+    deterministic: bool
+    threads: int
+    device_name: str
+
+    def record(self) -> dict:
+        return asdict(self)
+
+
+def distributed() -> bool:
+    """True inside a torchrun-launched process."""
+    return "LOCAL_RANK" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def relaunch(rt) -> None:
+    """With `processes > 1`, run this very command again under torchrun with that many processes
+    (one per GPU, or gloo processes on CPU) and exit with its status. Call it after the cheap checks
+    and before any tensor work; inside a launched process it does nothing."""
+    if rt.processes <= 1 or "LOCAL_RANK" in os.environ:
+        return
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={rt.processes}",
+           *sys.argv]
+    print(f"runtime: {rt.processes} processes (DDP): {' '.join(cmd[1:])}", flush=True)
+    sys.exit(subprocess.call(cmd))
+
+
+def resolve(rt) -> tuple[str, str]:
+    """(device, precision) actually used: auto resolved, and a CUDA request without CUDA an error."""
+    import torch
+    from xstilts.core.groups import ParamsError
+    cuda = torch.cuda.is_available()
+    device = ("cuda" if cuda else "cpu") if rt.device == "auto" else rt.device
+    if device == "cuda" and not cuda:
+        raise ParamsError("runtime device is 'cuda' but torch sees no CUDA device (valid here: auto, cpu)")
+    precision = rt.precision
+    if precision == "auto":
+        precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if device == "cuda" else "fp32"
+    if precision == "fp16" and device == "cpu":
+        raise ParamsError("runtime precision 'fp16' needs CUDA (on CPU: fp32 or bf16)")
+    return device, precision
+
+
+def start(rt, multitask: bool = False):
+    """(Accelerator, Runtime). Call before any CUDA work: determinism must be set up first."""
+    if rt.deterministic:  # cuBLAS needs this before CUDA initializes, or deterministic mode raises
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    import torch
+    from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    from accelerate.state import AcceleratorState
+    device, precision = resolve(rt)
+    # accelerate keeps one state per process; a second `start` in one process (tests, benchmarks)
+    # may ask for another precision or device
+    AcceleratorState._reset_state(reset_partial_state=not distributed())
+    torch.set_num_threads(rt.threads)
+    torch.use_deterministic_algorithms(rt.deterministic)
+    if device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True   # fp32 matmuls outside autocast on tensor cores
+        torch.backends.cudnn.allow_tf32 = True
+    # One head per member task and one member per step: the other heads get no gradient that step.
+    kwargs = [DistributedDataParallelKwargs(find_unused_parameters=multitask)]
+    acc = Accelerator(cpu=device == "cpu", mixed_precision={"fp32": "no"}.get(precision, precision),
+                      kwargs_handlers=kwargs)
+    name = torch.cuda.get_device_name(acc.device) if acc.device.type == "cuda" else "cpu"
+    return acc, Runtime(device=acc.device.type, precision=precision, processes=acc.num_processes,
+                        max_device_batch=rt.max_device_batch, deterministic=rt.deterministic, threads=rt.threads,
+                        device_name=name)
+
+
+def write_cost(stage: str, used: Runtime, runs: dict, seconds: float) -> None:
+    """logs/costs/<stage>.json: what the stage cost, outside DVC's outs (wall-clock times would
+    change the outputs' hashes on every rerun). runs: run name -> trainer Stats (or a dict)."""
+    import json
+    from xstilts.core import io, paths
+    rows = {name: (vars(st) if not isinstance(st, dict) else st) for name, st in runs.items()}
+    io.atomic_write_text(paths.COSTS / f"{stage}.json", json.dumps({
+        "stage": stage, "runtime": used.record(), "seconds": round(seconds, 1),
+        "device_seconds": round(seconds * used.processes, 1),
+        "tokens": sum(r.get("tokens", 0) for r in rows.values()), "runs": rows}, indent=2, default=str) + "\n")

@@ -1,0 +1,253 @@
+"""The trainer: one loop for every training stage (tiny MLM pretraining, intermediate, target
+fine-tuning, translate-train), on HF accelerate (device placement, bf16/fp16 autocast, DDP).
+
+The whole loop is visible in `train`: AdamW (fused on CUDA), linear warmup then linear decay,
+gradient clipping, early stopping on the first N dev examples (the paper's protocol: N = 500) with
+the best weights kept in CPU memory and restored at the end. Each optimizer step draws one member
+task (one member = plain single-task training) and takes one batch of it: `batch_size` is the
+effective batch; it is split over processes and into micro-batches of at most `max_device_batch`
+sequences, each weighted by its share of the loss's units, so the sum is the whole batch's loss
+and gradient. Every `checkpoint_every` steps, and on SIGTERM, the state is saved to resume from
+(xstilts/train/checkpoint.py); a resumed run ends bit-identical to an uninterrupted one on CPU.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+import signal
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from xstilts.train.batches import Shuffler, micro_batches
+from xstilts.train.predict import predict
+from xstilts.train.progress import Progress
+from xstilts.train.sampling import draw_member, sampling_weights
+
+
+@dataclass
+class Member:
+    """One task of a (possibly multi-task) run: its head in the model is `model.heads[name]`."""
+    name: str
+    kind: object            # xstilts/kinds
+    train_rows: list[dict]
+    dev_rows: list[dict]    # empty for MLM: it takes no part in early stopping
+    hp: object              # config.TaskHparams
+    labels: tuple = ()
+    no_answer: bool = False
+    train_feats: list[dict] | None = None   # already featurized (tiny pretraining's packed sequences)
+
+
+@dataclass
+class Stats:
+    """What a training run cost (goes to the cost log, never into train_log.json)."""
+    steps: int = 0
+    resumed_from: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def _zero(out) -> torch.Tensor:
+    """A zero loss connected to the graph (an empty micro-batch still runs backward under DDP)."""
+    tensors = out if isinstance(out, (tuple, list)) else (out,)
+    return sum(t.float().sum() for t in tensors) * 0.0
+
+
+def _to(batch: dict, device) -> dict:
+    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+
+def _rng_state() -> dict:
+    return {"torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def backward_batch(wrapped, acc, task: str, kind, batch_feats: list[dict], pad_id: int,
+                   max_device_batch: int | None) -> tuple[torch.Tensor, int]:
+    """Forward and backward of one batch (the effective batch, every process's share of it):
+    this process's micro-batches of at most `max_device_batch` sequences, each loss weighted by its
+    share of the batch's loss units (rows, or labelled tokens), so the accumulated gradient is the
+    whole batch's. Gradients are synchronized across processes on the last micro-batch only.
+    Returns this process's part of the batch's loss and the real (unpadded) tokens it processed."""
+    P = acc.num_processes
+    units = kind.loss_units(batch_feats)
+    rows_per_micro = kind.eval_batch_size(max_device_batch, batch_feats) if max_device_batch else None
+    parts = micro_batches(len(batch_feats), P, acc.process_index, rows_per_micro)
+    step_loss, tokens = torch.zeros((), device=acc.device), 0
+    for j, part in enumerate(parts):
+        part_feats = [batch_feats[k] for k in part]
+        part_units = kind.loss_units(part_feats) if part_feats else 0
+        batch = _to(kind.collate(part_feats or batch_feats[:1], pad_id), acc.device)
+        sync = contextlib.nullcontext() if j == len(parts) - 1 else acc.no_sync(wrapped)
+        with sync:
+            loss, out = wrapped(task, **batch)
+            if part_units and units:
+                weight = part_units / units
+                acc.backward(loss * (weight * P))  # DDP averages the processes' gradients: undo it
+                step_loss += loss.detach().float() * weight
+                tokens += int(batch["attention_mask"].sum())
+            else:  # nothing of the batch here: a zero loss, so that DDP's backward passes still match
+                acc.backward(_zero(out))
+    return step_loss, tokens
+
+
+def train(model, members: list[Member], tokenizer, tp, seed: int, acc, rt, *, sampler: str = "proportional",
+          examples_cap: int = 2 ** 17, temperature: float = 1.0, mlm_probability: float = 0.15,
+          lr: float | None = None, total_steps: int | None = None, checkpoint=None, label: str = "train",
+          curve: list | None = None) -> tuple[list[dict], Stats]:
+    """Train `model` (a TaskModel with one head per member) in place; restore the weights with the
+    best early-stopping dev score (or keep the last ones when no member has dev data). Returns the
+    log (one row per evaluation) and what the run cost. `curve`, when given, receives the mean
+    training loss of every `tp.log_every` steps. The number of steps is what the supervised members
+    need for their epochs (a task's examples capped at K), scaled up by the unsupervised members'
+    share of the draws; `total_steps` overrides it (pretraining)."""
+    t0, main = time.time(), acc.is_main_process
+    P, rank = acc.num_processes, acc.process_index
+    feats = {m.name: m.train_feats if m.train_feats is not None
+             else m.kind.featurize(m.train_rows, tokenizer, m.hp, m.labels) for m in members}
+    dev_rows = {m.name: m.dev_rows[:tp.early_stopping_examples] for m in members if m.dev_rows}
+    dev_feats = {n: by.kind.featurize(rows, tokenizer, by.hp, by.labels)   # once, not at every evaluation
+                 for n, rows in dev_rows.items() for by in members if by.name == n}
+    probs = sampling_weights({m.name: len(feats[m.name]) for m in members}, sampler, examples_cap, temperature)
+    supervised = [m for m in members if m.kind.supervised]
+    if total_steps is None:
+        total = sum(math.ceil(min(len(feats[m.name]), examples_cap) / m.hp.batch_size) * m.hp.epochs
+                    for m in supervised)
+        total = max(1, int(total / max(1e-9, sum(probs[m.name] for m in supervised))))
+    else:
+        total = total_steps
+    warmup = int(tp.warmup_ratio * total)
+
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+    named = list(model.named_parameters())  # each parameter once (the MLM decoder is tied to the embeddings)
+    groups = [{"params": [p for n, p in named if not any(k in n for k in no_decay)], "weight_decay": tp.weight_decay},
+              {"params": [p for n, p in named if any(k in n for k in no_decay)], "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=lr if lr is not None else tp.lr, fused=acc.device.type == "cuda")
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
+    wrapped, opt = acc.prepare(model, opt)
+
+    streams = {m.name: Shuffler([len(f.get("input_ids") or f["choice_ids"][0]) for f in feats[m.name]],
+                                m.hp.batch_size, seed + i, tp.group_by_length) for i, m in enumerate(members)}
+    draw = random.Random(seed)  # which member each step trains (unused with one member)
+    mlm_state = {"generator": torch.Generator().manual_seed(seed + 7919), "probability": mlm_probability}
+    by_name = {m.name: m for m in members}
+    s = {"step": 0, "log": [], "curve": [], "running": [], "since_log": [], "drawn": {m.name: 0 for m in members},
+         "best_score": -math.inf, "best_step": 0, "bad": 0, "best_weights": None}
+
+    def save() -> None:
+        state = None
+        if main:
+            state = {**s, "model": {k: v.detach().cpu() for k, v in acc.unwrap_model(wrapped).state_dict().items()},
+                     "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                     "scaler": acc.scaler.state_dict() if acc.scaler is not None else None,
+                     "draw": draw.getstate(), "mlm": mlm_state["generator"].get_state(),
+                     "streams": {n: st.state() for n, st in streams.items()}}
+        checkpoint.save(state, rank, _rng_state())
+        acc.wait_for_everyone()
+
+    stats = Stats()
+    resumed = checkpoint.load(rank) if checkpoint is not None else None
+    if resumed is not None:
+        state, rng = resumed
+        acc.unwrap_model(wrapped).load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        if acc.scaler is not None and state["scaler"] is not None:
+            acc.scaler.load_state_dict(state["scaler"])
+        draw.setstate(state["draw"])
+        mlm_state["generator"].set_state(state["mlm"])
+        for n, st in state["streams"].items():
+            streams[n].restore(st)
+        s.update({k: state[k] for k in s})
+        _set_rng_state(rng)
+        stats.resumed_from = s["step"]
+    if curve is not None:
+        curve[:] = s["curve"]
+
+    stop = {"signal": False}
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.update(signal=True)) if checkpoint is not None else None
+    progress = Progress(label, total, rt.progress_every, enabled=main, start=s["step"])
+    if stats.resumed_from:
+        progress.note(f"resumed from the checkpoint at step {stats.resumed_from}")
+    pad_id, device = tokenizer.pad_token_id, acc.device
+    wrapped.train()
+    try:
+        while s["step"] < total:
+            name = draw_member(draw, probs)
+            m = by_name[name]
+            s["drawn"][name] += 1
+            batch_feats = m.kind.prepare_train([feats[name][k] for k in streams[name].next()], tokenizer, mlm_state)
+            step_loss, tokens = backward_batch(wrapped, acc, name, m.kind, batch_feats, pad_id, rt.max_device_batch)
+            if P > 1:
+                total_of = acc.reduce(torch.stack([step_loss, torch.tensor(float(tokens), device=device),
+                                                   torch.tensor(float(stop["signal"]), device=device)]), "sum")
+                step_loss, tokens, stop["signal"] = total_of[0], int(total_of[1]), bool(total_of[2] > 0)
+            acc.clip_grad_norm_(wrapped.parameters(), tp.max_grad_norm)
+            opt.step()
+            if not acc.optimizer_step_was_skipped:  # fp16: a step with inf gradients is skipped
+                sched.step()
+            opt.zero_grad(set_to_none=True)
+            loss_value = float(step_loss)
+            s["running"].append(loss_value)
+            s["since_log"].append(loss_value)
+            s["step"] += 1
+            step = s["step"]
+            stats.tokens += tokens
+            progress.update(step, loss_value, tokens)
+            if curve is not None and (step % tp.log_every == 0 or step == total):
+                s["curve"].append({"step": step, "loss": sum(s["since_log"]) / len(s["since_log"])})
+                curve[:] = s["curve"]
+                s["since_log"] = []
+            if dev_rows and (step % tp.eval_every == 0 or step == total):
+                scores = {}
+                for n, rows in dev_rows.items():
+                    d = by_name[n]
+                    preds = predict(acc.unwrap_model(wrapped), rows, tokenizer, d.hp, d.labels, tp.eval_batch_size,
+                                    d.no_answer, task=n, feats=dev_feats[n], acc=acc)
+                    scores[n] = d.kind.dev_score(rows, preds, d.no_answer)
+                wrapped.train()
+                score = sum(scores.values()) / len(scores)
+                row = {"step": step, "loss": sum(s["running"]) / len(s["running"]), "dev_score": score}
+                if len(members) > 1:
+                    row.update(dev_scores=scores, steps_per_task=dict(s["drawn"]))
+                s["log"].append(row)
+                s["running"] = []
+                if score > s["best_score"]:
+                    s["best_score"], s["best_step"], s["bad"] = score, step, 0
+                    s["best_weights"] = {k: v.detach().to("cpu", copy=True)
+                                         for k, v in acc.unwrap_model(wrapped).state_dict().items()}
+                    progress.note(f"step {step}: dev {score:.4f} (best so far)")
+                else:
+                    s["bad"] += 1
+                    progress.note(f"step {step}: dev {score:.4f} (best {s['best_score']:.4f} at step "
+                                  f"{s['best_step']}; {s['bad']}/{tp.patience} without improvement)")
+                if s["bad"] >= tp.patience:
+                    break
+            if checkpoint is not None and step < total and (step % rt.checkpoint_every == 0 or stop["signal"]):
+                save()
+                if stop["signal"]:
+                    raise SystemExit(f"{label}: stopped by SIGTERM at step {step}; checkpoint saved in "
+                                     f"{checkpoint.dir}: rerun to resume")
+    finally:
+        progress.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    model = acc.unwrap_model(wrapped)
+    if s["best_weights"] is not None:
+        model.load_state_dict(s["best_weights"])
+    acc.free_memory()  # the accelerator forgets this run's model and optimizer (translate-train runs several)
+    log = s["log"]
+    for row in log:
+        row["best"] = row["step"] == s["best_step"]
+    stats.steps, stats.seconds = s["step"], time.time() - t0
+    return log, stats
