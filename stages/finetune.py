@@ -122,7 +122,8 @@ def main(params, arm: str, task: str) -> None:
             if lang in predict_langs:
                 rows = prepared.load_eval(task, split, lang)
                 preds[f"{split}-{lang}"] = predict(model, rows, tokenizer, hp, labels, tp.eval_batch_size,
-                                                   target.no_answer, acc=acc)
+                                                   target.no_answer, acc=acc, progress_every=rt.progress_every,
+                                                   label=f"predict {arm}/{task} {split}-{lang}")
         best = next(r for r in log if r["best"])  # the weights the trainer restored
         results[name] = {"log": log, "curve": curve, "predictions": preds, "train_examples": len(train_rows)}
         costs[name] = cost

@@ -172,14 +172,15 @@ def test_single_vs_multi_and_architectures(fams, reg, raw):
         "squad_v1 helps a the most (+1.0) and hurts b the most (-1.1)"
 
 
-def test_gpu_hour_estimate_is_the_schedule_over_the_throughput(raw):
+def test_gpu_hour_estimate_is_the_schedule_over_the_throughput(raw, monkeypatch, tmp_path):
+    monkeypatch.setattr(cost.paths, "GPU_CSV", tmp_path / "absent.csv")  # as on a repo before any GPU run
     p = config.validate(results.apply(raw, {"profile": "paper", "intermediate": "mnli",
                                             "finetune_targets": ["xnli"], "retrieval_targets": []}))
     est = cost.estimate(p, with_baseline=True)
     it, tt = p.group("intermediate_train").for_task("mnli"), p.group("target_train").for_task("xnli")
     assert est.tokens["intermediate"] == 392_702 * it.epochs * it.max_seq_length
     assert est.tokens["targets"] == est.tokens["baseline targets"] == 392_702 * tt.epochs * tt.max_seq_length
-    tps, source = cost.throughput("xlm-roberta-large")
+    tps, source = cost.throughput("xlm-roberta-large", gpu_csv=tmp_path / "absent.csv")
     assert est.gpu_hours == pytest.approx(est.total_tokens / tps / 3600) and "estimate" in source
     multi = config.validate(results.apply(raw, {"profile": "paper", "intermediate": "multitask"}))
     cap = multi.group("intermediate_train").multitask_params().examples_cap
@@ -190,6 +191,30 @@ def test_gpu_hour_estimate_is_the_schedule_over_the_throughput(raw):
     assert cost.estimate(small, with_baseline=False).tokens["intermediate"] == 2000 * it.epochs * it.max_seq_length
     with pytest.raises(config.ParamsError, match="no throughput for model 'nope'"):
         cost.throughput("nope")
+
+
+def test_the_trainer_measured_on_a_gpu_is_preferred_to_the_estimate(tmp_path):
+    gpu = tmp_path / "gpu.csv"
+    gpu.write_text("# made by hand\nmodel,task,device,precision,processes,train_tokens_per_s\n"
+                   "xlm-roberta-large,xnli,H200,bf16,1,30000\nxlm-roberta-large,xquad,H200,bf16,1,50000\n"
+                   "xlm-roberta-large,xnli,H200,fp32,1,9000\nxlm-roberta-large,xnli,H200,bf16,8,200000\n")
+    tps, source = cost.throughput("xlm-roberta-large", gpu_csv=gpu)
+    assert tps == 40000 and "xstilts trainer" in source and "H200" in source
+    assert "estimate" in cost.throughput("mbert", gpu_csv=gpu)[1]  # not measured there: the table's row
+
+
+def test_gpu_check_runs_its_code_path_on_cpu(tmp_path):
+    """benchmarks/gpu_check.py waits for a GPU; --smoke runs the same code on a tiny shape here."""
+    import csv
+    import subprocess
+    import sys
+    from conftest import ROOT
+    out = tmp_path / "gpu.csv"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--smoke", "--out", str(out)],
+                   check=True, cwd=ROOT, capture_output=True, text=True)
+    rows = list(csv.DictReader(line for line in out.read_text().splitlines() if not line.startswith("#")))
+    assert [r["task"] for r in rows] == ["xnli", "xquad"] and all(float(r["train_tokens_per_s"]) > 0 for r in rows)
+    assert all(float(r["step_s"]) > 0 and r["source"].startswith("measured") for r in rows)
 
 
 def test_family_dry_run_in_profile_paper_prints_experiments_and_gpu_hours(in_repo, monkeypatch):

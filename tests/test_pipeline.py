@@ -147,7 +147,8 @@ def test_variants_are_one_param_away(repo):
                "-S", "intermediate_languages=[en,qb]", "-S", "intermediate_size=100",
                "-S", "tiny.intermediate_train.patience=1000"], repo)
     assert "Running stage 'translate_intermediate'" in exp.stdout
-    assert "Running stage 'finetune@baseline" not in exp.stdout  # the baseline arm is untouched
+    assert "Running stage 'finetune@baseline" not in exp.stdout  # the baseline arm is untouched,
+    assert "Running stage 'inter@baseline'" not in exp.stdout      # even by intermediate_train's change
     log = json.loads((repo / "models/intermediate/intermediate/train_log.json").read_text())
     assert set(log["members"]) == {*tasks.MULTITASK["multitask"], tasks.MLM}
     assert all(m["train_examples"] <= 100 for n, m in log["members"].items() if n != tasks.MLM)

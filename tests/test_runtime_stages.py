@@ -96,9 +96,9 @@ def test_kill_9_then_rerun_resumes_bit_identical(repo):
 @pytest.mark.slow
 def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes(repo):
     reference = outputs(repo)
-    proc = popen(repo, {"XSTILTS_CHECKPOINT_EVERY": "1000"})
-    while "step" not in (line := proc.stdout.readline()) and proc.poll() is None:
-        pass
+    proc = popen(repo, {"XSTILTS_CHECKPOINT_EVERY": "1000", "XSTILTS_PROGRESS_EVERY": "0.2"})
+    while "step" not in proc.stdout.readline() and proc.poll() is None:
+        pass  # the first progress line: training is under way
     proc.send_signal(signal.SIGTERM)
     text = proc.stdout.read()
     proc.wait()

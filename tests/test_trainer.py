@@ -57,7 +57,7 @@ def gradients(kind_name: str, max_device_batch):
     head = (torch.nn.Linear(32, VOCAB) if kind_name == "mlm" else kind.head(32, 5))
     model = TaskModel(enc, {"t": (kind, head)}).eval()  # no dropout: the two runs see the same function
     acc, _ = runtime.start(RT)
-    loss, tokens = trainer.backward_batch(model, acc, "t", kind, features(kind_name), PAD, max_device_batch)
+    loss, tokens, _ = trainer.backward_batch(model, acc, "t", kind, features(kind_name), PAD, max_device_batch)
     return float(loss), tokens, {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
 
 

@@ -14,6 +14,7 @@ CLAIMS_FILE = Path("claims.yaml")
 FAMILIES_FILE = Path("families.yaml")
 LANGUAGES_CSV = REPO / "data" / "languages.csv"            # git-tracked language metadata
 THROUGHPUT_CSV = REPO / "benchmarks" / "throughput.csv"    # measured GPU throughput (cost estimates)
+GPU_CSV = REPO / "benchmarks" / "gpu.csv"                  # the trainer measured on a GPU (preferred when present)
 TEMPLATES = PACKAGE / "research" / "templates"
 
 # data/

@@ -49,8 +49,21 @@ class Estimate:
         return self.total_tokens / self.tokens_per_s / 3600
 
 
-def throughput(model: str, path: Path = THROUGHPUT_CSV) -> tuple[float, str]:
-    """(training tokens per second, where that number comes from) for a paper-profile model."""
+def _rows(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return list(csv.DictReader(line for line in f if not line.startswith("#")))
+
+
+def throughput(model: str, path: Path = THROUGHPUT_CSV, gpu_csv: Path | None = None) -> tuple[float, str]:
+    """(training tokens per second, where that number comes from) for a paper-profile model: the
+    pipeline's own trainer measured on a GPU (benchmarks/gpu_check.py: the mean over the targets'
+    paper settings, bf16, one process) when that table has the model, else benchmarks/throughput.py's."""
+    gpu_csv = paths.GPU_CSV if gpu_csv is None else gpu_csv
+    if Path(gpu_csv).exists():
+        own = [r for r in _rows(gpu_csv) if r["model"] == model and r["precision"] == "bf16" and r["processes"] == "1"]
+        if own:
+            mean = sum(float(r["train_tokens_per_s"]) for r in own) / len(own)
+            return mean, f"measured: xstilts trainer, mean of {len(own)} targets at paper settings ({own[0]['device']})"
     with open(path, encoding="utf-8") as f:
         rows = [r for r in csv.DictReader(line for line in f if not line.startswith("#")) if r["model"] == model]
     if not rows:

@@ -12,8 +12,11 @@ def _clock(seconds: float) -> str:
 
 
 class Progress:
-    def __init__(self, label: str, total: int, every: float, enabled: bool = True, start: int = 0, unit: str = "step"):
+    def __init__(self, label: str, total: int, every: float, enabled: bool = True, start: int = 0, unit: str = "step",
+                 final: bool = True):
+        """final: also print a line at the end (training), not only every `every` seconds (prediction)."""
         self.label, self.total, self.every, self.enabled, self.unit = label, total, every, enabled, unit
+        self.final = final
         self.start_step, self.t0, self.last = start, time.time(), time.time()
         self.tokens = 0
         self.bar = None
@@ -34,7 +37,7 @@ class Progress:
                 post["loss"] = f"{loss:.4f}"
             self.bar.set_postfix(post, refresh=False)
             return
-        if now - self.last < self.every and step != self.total:
+        if now - self.last < self.every and not (self.final and step == self.total):
             return
         self.last = now
         done = step - self.start_step

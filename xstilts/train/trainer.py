@@ -45,7 +45,8 @@ class Stats:
     """What a training run cost (goes to the cost log, never into train_log.json)."""
     steps: int = 0
     resumed_from: int = 0
-    tokens: int = 0
+    tokens: int = 0          # real tokens trained on (all processes)
+    padded_tokens: int = 0   # with the padding
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)
 
@@ -72,17 +73,17 @@ def _set_rng_state(state: dict) -> None:
 
 
 def backward_batch(wrapped, acc, task: str, kind, batch_feats: list[dict], pad_id: int,
-                   max_device_batch: int | None) -> tuple[torch.Tensor, int]:
+                   max_device_batch: int | None) -> tuple[torch.Tensor, int, int]:
     """Forward and backward of one batch (the effective batch, every process's share of it):
     this process's micro-batches of at most `max_device_batch` sequences, each loss weighted by its
     share of the batch's loss units (rows, or labelled tokens), so the accumulated gradient is the
     whole batch's. Gradients are synchronized across processes on the last micro-batch only.
-    Returns this process's part of the batch's loss and the real (unpadded) tokens it processed."""
+    Returns this process's part of the batch's loss and the real and padded tokens it processed."""
     P = acc.num_processes
     units = kind.loss_units(batch_feats)
     rows_per_micro = kind.eval_batch_size(max_device_batch, batch_feats) if max_device_batch else None
     parts = micro_batches(len(batch_feats), P, acc.process_index, rows_per_micro)
-    step_loss, tokens = torch.zeros((), device=acc.device), 0
+    step_loss, tokens, padded = torch.zeros((), device=acc.device), 0, 0
     for j, part in enumerate(parts):
         part_feats = [batch_feats[k] for k in part]
         part_units = kind.loss_units(part_feats) if part_feats else 0
@@ -95,9 +96,10 @@ def backward_batch(wrapped, acc, task: str, kind, batch_feats: list[dict], pad_i
                 acc.backward(loss * (weight * P))  # DDP averages the processes' gradients: undo it
                 step_loss += loss.detach().float() * weight
                 tokens += int(batch["attention_mask"].sum())
+                padded += batch["attention_mask"].numel()
             else:  # nothing of the batch here: a zero loss, so that DDP's backward passes still match
                 acc.backward(_zero(out))
-    return step_loss, tokens
+    return step_loss, tokens, padded
 
 
 def train(model, members: list[Member], tokenizer, tp, seed: int, acc, rt, *, sampler: str = "proportional",
@@ -187,11 +189,13 @@ def train(model, members: list[Member], tokenizer, tp, seed: int, acc, rt, *, sa
             m = by_name[name]
             s["drawn"][name] += 1
             batch_feats = m.kind.prepare_train([feats[name][k] for k in streams[name].next()], tokenizer, mlm_state)
-            step_loss, tokens = backward_batch(wrapped, acc, name, m.kind, batch_feats, pad_id, rt.max_device_batch)
+            step_loss, tokens, padded = backward_batch(wrapped, acc, name, m.kind, batch_feats, pad_id,
+                                                       rt.max_device_batch)
             if P > 1:
-                total_of = acc.reduce(torch.stack([step_loss, torch.tensor(float(tokens), device=device),
-                                                   torch.tensor(float(stop["signal"]), device=device)]), "sum")
-                step_loss, tokens, stop["signal"] = total_of[0], int(total_of[1]), bool(total_of[2] > 0)
+                counts = torch.tensor([float(tokens), float(padded), float(stop["signal"])], device=device)
+                total_of = acc.reduce(torch.cat([step_loss.reshape(1), counts]), "sum")  # one all-reduce a step
+                step_loss, tokens, padded = total_of[0], int(total_of[1]), int(total_of[2])
+                stop["signal"] = bool(total_of[3] > 0)
             acc.clip_grad_norm_(wrapped.parameters(), tp.max_grad_norm)
             opt.step()
             if not acc.optimizer_step_was_skipped:  # fp16: a step with inf gradients is skipped
@@ -203,6 +207,7 @@ def train(model, members: list[Member], tokenizer, tp, seed: int, acc, rt, *, sa
             s["step"] += 1
             step = s["step"]
             stats.tokens += tokens
+            stats.padded_tokens += padded
             progress.update(step, loss_value, tokens)
             if curve is not None and (step % tp.log_every == 0 or step == total):
                 s["curve"].append({"step": step, "loss": sum(s["since_log"]) / len(s["since_log"])})
