@@ -145,7 +145,7 @@ def main(params, arm: str, task: str) -> None:
                           "best_step": best["step"], "log": result["log"]}
         (tmp / paths.TRAIN_LOG).write_text(json.dumps(
             {"arm": arm, "target": task, "target_training": mode, "train_data": target.train_from,
-             "hparams": vars(hp), "runtime": {k: v for k, v in used.record().items() if k != "device_name"},
+             "hparams": vars(hp), "runtime": used.record(),
              "runs": logs}, indent=2) + "\n")
     write_curves(curve_name, {name: (r["curve"], r["log"]) for name, r in results.items()})
     runtime.write_cost(stage_name, used, costs, time.time() - t0)

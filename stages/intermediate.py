@@ -81,7 +81,7 @@ def main(params, arm: str, task: str) -> None:
                      "sampler": vars(mt) if len(members) > 1 else None,
                      "lr": lr if lr is not None else tp.lr, "log": log,
                      "best_dev_score": best["dev_score"], "best_step": best["step"],
-                     "runtime": {k: v for k, v in used.record().items() if k != "device_name"}})
+                     "runtime": used.record()})
         if main_process:
             print(f"intermediate {task}: best dev score {best['dev_score']:.4f} at step {best['step']}"
                   + (f"; steps per task {log[-1].get('steps_per_task')}" if len(members) > 1 else ""))

@@ -85,7 +85,7 @@ def pretrain_tiny(pp, spec, seed: int, out: Path, rt) -> dict:
             "parameters": sum(p.numel() for p in encoder.parameters()),
             "vocab_size": len(tokenizer), "steps": pp.max_steps,
             "final_mlm_loss": log[-1]["mlm_loss"], "first_mlm_loss": log[0]["mlm_loss"], "curve": log,
-            "runtime": {k: v for k, v in used.record().items() if k != "device_name"}, "cost": (used, stats)}
+            "runtime": used.record(), "cost": (used, stats)}
 
 
 def pretrain_paper(pp, spec, out: Path) -> dict:
