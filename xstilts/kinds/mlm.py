@@ -28,13 +28,18 @@ class MLM(Kind):
         return cross_entropy(out.flatten(0, 1).float(), targets["labels"].flatten(), ignore_index=-100)
 
     def prepare_train(self, feats, tokenizer, state):
-        """state: {"generator": the masking RNG, "probability": the share of tokens predicted}."""
-        special = set(tokenizer.all_special_ids)
-        out = []
-        for f in feats:
-            ids, labels = mask_tokens(f["input_ids"], special, tokenizer.mask_token_id, len(tokenizer),
-                                      state["probability"], state["generator"])
-            out.append({**f, "input_ids": ids, "labels": labels})
+        """state: {"generator": the masking RNG, "probability": the share of tokens predicted}. The
+        whole (effective) batch is masked at once, before it is split into micro-batches or over
+        processes, so neither changes which tokens are masked."""
+        if not feats:
+            return feats
+        lengths = [len(f["input_ids"]) for f in feats]
+        flat, labels = mask_tokens([t for f in feats for t in f["input_ids"]], set(tokenizer.all_special_ids),
+                                   tokenizer.mask_token_id, len(tokenizer), state["probability"], state["generator"])
+        out, start = [], 0
+        for f, n in zip(feats, lengths):
+            out.append({**f, "input_ids": flat[start:start + n], "labels": labels[start:start + n]})
+            start += n
         return out
 
     def loss_units(self, feats):
@@ -42,9 +47,10 @@ class MLM(Kind):
 
 
 def mask_tokens(ids: list[int], special: set, mask_id: int, vocab_size: int, probability: float, gen):
-    """BERT's masking of one sequence: `probability` of its non-special tokens are predicted; of
-    those 80% become <mask>, 10% a random token, 10% stay. The one masker of the project: tiny
-    pretraining and intermediate MLM both use it. Returns (input ids, labels with -100 elsewhere)."""
+    """BERT's masking of a sequence of token ids (a batch's sequences, concatenated): `probability`
+    of its non-special tokens are predicted; of those 80% become <mask>, 10% a random token, 10%
+    stay. The one masker of the project: tiny pretraining and intermediate MLM both use it.
+    Returns (input ids, labels with -100 elsewhere)."""
     import torch
     n = len(ids)
     real = torch.tensor([t not in special for t in ids])
