@@ -67,7 +67,8 @@ def config_of(cfg: dict):
     _, layers, hidden, _, ffn, vocab = cfg["shape"]
     return XLMRobertaConfig(vocab_size=vocab, hidden_size=hidden, num_hidden_layers=layers,
                             num_attention_heads=max(2, hidden // 64), intermediate_size=ffn,
-                            max_position_embeddings=max(514, cfg["max_len"] + 2), pad_token_id=PAD, num_labels=3,
+                            max_position_embeddings=max(514, cfg["max_len"] + 2), pad_token_id=PAD,
+                            num_labels=2 if cfg["task"] == "qa" else 3,  # QA: start and end
                             attn_implementation="sdpa")
 
 

@@ -54,8 +54,8 @@ class Kind:
         raise NotImplementedError
 
     def prepare_train(self, feats: list[dict], tokenizer, state: dict) -> list[dict]:
-        """The features of one training batch just before the step (MLM masks them here, row by
-        row, so micro-batching and processes never change which tokens are masked)."""
+        """The features of one training batch just before the step (MLM masks them here, the whole
+        batch before it is split, so micro-batching and processes never change which tokens are masked)."""
         return feats
 
     def loss_units(self, feats: list[dict]) -> int:
