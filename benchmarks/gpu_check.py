@@ -74,20 +74,17 @@ def one(model_name: str, shape, task: str, kind_name: str, batch: int, max_len: 
     tp = config.TrainParams(lr=3e-6, warmup_ratio=0.1, weight_decay=0.01, max_grad_norm=1.0, early_stopping_examples=0,
                             eval_every=10 ** 9, patience=1, tasks={})
     hp = config.TaskHparams(batch_size=batch, epochs=1, max_seq_length=max_len)
-    seconds = []
-    for total in (3, 3 + steps):  # the difference is `steps` steps without start-up
-        torch.manual_seed(0)
-        cfg = XLMRobertaConfig(vocab_size=vocab, hidden_size=hidden, num_hidden_layers=layers,
-                               num_attention_heads=max(2, hidden // 64), intermediate_size=ffn,
-                               max_position_embeddings=514, pad_token_id=1, attn_implementation="sdpa")
-        model = TaskModel(XLMRobertaModel(cfg, add_pooling_layer=False), {"task": (kind, kind.head(hidden, 7))})
-        if cuda:
-            torch.cuda.reset_peak_memory_stats()
-        _, stats = trainer.train(model, [trainer.Member("task", kind, [], [], hp, train_feats=feats)], Tok(), tp, 0,
-                                 acc, rt, total_steps=total)
-        seconds.append(stats.seconds)
-        del model
-    step = (seconds[1] - seconds[0]) / steps
+    torch.manual_seed(0)
+    cfg = XLMRobertaConfig(vocab_size=vocab, hidden_size=hidden, num_hidden_layers=layers,
+                           num_attention_heads=max(2, hidden // 64), intermediate_size=ffn,
+                           max_position_embeddings=514, pad_token_id=1, attn_implementation="sdpa")
+    model = TaskModel(XLMRobertaModel(cfg, add_pooling_layer=False), {"task": (kind, kind.head(hidden, 7))})
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    _, stats = trainer.train(model, [trainer.Member("task", kind, [], [], hp, train_feats=feats)], Tok(), tp, 0,
+                             acc, rt, total_steps=3 + steps)
+    timed = stats.step_seconds[3:]  # after 3 warm-up steps
+    step = sum(timed) / len(timed)
     tokens = batch * n_choices * max_len / step   # the whole batch, over every process
     if cuda and used.processes > 1:  # MFU against the peak of all the processes' GPUs
         tokens_per_gpu = tokens / used.processes
@@ -95,7 +92,7 @@ def one(model_name: str, shape, task: str, kind_name: str, batch: int, max_len: 
         tokens_per_gpu = tokens
     peak = peak_of(used.device_name)
     return {"model": model_name, "task": task, "device": used.device_name, "precision": used.precision,
-            "processes": used.processes, "batch": batch, "max_seq_length": max_len, "step_s": round(step, 4),
+            "processes": used.processes, "batch": batch, "max_seq_length": max_len, "step_s": round(step, 6),
             "train_tokens_per_s": round(tokens), "mfu":
                 round(flops_per_token(*shape[:5]) * tokens_per_gpu / peak, 3) if peak and cuda else "",
             "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2 ** 30, 1) if cuda else "",

@@ -48,7 +48,7 @@ class Stats:
     tokens: int = 0          # real tokens trained on (all processes)
     padded_tokens: int = 0   # with the padding
     seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
+    step_seconds: list = field(default_factory=list)   # each optimizer step's wall time (benchmarks)
 
 
 def _zero(out) -> torch.Tensor:
@@ -187,6 +187,7 @@ def train(model, members: list[Member], tokenizer, tp, seed: int, acc, rt, *, sa
     wrapped.train()
     try:
         while s["step"] < total:
+            step_start = time.perf_counter()
             name = draw_member(draw, probs)
             m = by_name[name]
             s["drawn"][name] += 1
@@ -203,7 +204,8 @@ def train(model, members: list[Member], tokenizer, tp, seed: int, acc, rt, *, sa
             if not acc.optimizer_step_was_skipped:  # fp16: a step with inf gradients is skipped
                 sched.step()
             opt.zero_grad(set_to_none=True)
-            loss_value = float(step_loss)
+            loss_value = float(step_loss)  # waits for the device: the step's time is complete
+            stats.step_seconds.append(time.perf_counter() - step_start)
             s["running"].append(loss_value)
             s["since_log"].append(loss_value)
             s["step"] += 1
