@@ -2,7 +2,8 @@
 world, the Hub or a local mirror) and write canonical rows.
 
 data/prepared/<target>/: train.jsonl and dev.jsonl (English training and early-stopping data),
-eval/<split>-<lang>.jsonl for every evaluation split and language of the active benchmark, and
+eval/<split>-<lang>.jsonl for every evaluation split and language of the active benchmark (those of
+the `languages` param, when it is set), and
 meta.json (type, label names, every source with its revision, row counts, dropped rows with the
 reason). Gold labels go to data/labels/<target>/<split>-<lang>.<suffix> in the leaderboard layout.
 A listed target outside the active benchmark is skipped: meta.json says so, downstream skips too.
@@ -33,7 +34,11 @@ def main(params, name: str) -> None:
                  "counts": {}, "dropped": {}})
     with io.atomic_dir(out) as tmp:
         meta["labels"] = prepare.write_training(loader, task, params, tmp, meta) if task.train else []
-        meta["languages"] = list(task.languages_for(params.profile, params.benchmark))
+        # the `languages` param restricts what is loaded too (a mirror of two languages is enough for
+        # -S 'languages=[de,fr]'); LAReQA's pooled candidates then come from those languages only
+        meta["languages"] = list(params.target_languages(name))
+        if params.languages is not None:
+            meta["restricted_to"] = params.languages
         with io.atomic_dir(paths.labels(name)) as labels_tmp:
             prepare.write_eval(loader, task, params, tmp, labels_tmp, meta)
         meta["sources"] = loader.provenance

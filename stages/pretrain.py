@@ -41,6 +41,9 @@ def main(params) -> None:
             return
         runtime.write_cost("pretrain", used, {"mlm": stats}, time.time() - t0)
         checkpoint.clear("pretrain")
+    if info.get("differences"):
+        print(f"warning: pretrain: {params.model} is not the registry's {info['model']}: "
+              f"{', '.join(info['differences'])}; the report will say so and judge no paper claim on it")
     extra = f", MLM loss {info['first_mlm_loss']:.2f} -> {info['final_mlm_loss']:.2f}" \
         if "final_mlm_loss" in info else ""
     print(f"pretrain: {params.model} ({info['kind']}), {info['parameters']:,} encoder parameters{extra} -> "

@@ -25,6 +25,10 @@ def main(params) -> None:
         notes.append(f"left out, collected from older code: {', '.join(stale)} (rerun `xstilts grid`)")
     grid = report.Grid(reg, found, params.seeds)
     judged = report.judgements(reg, grid.evidence, params.seeds)
+    info = report.pretrain_info()
+    if not report.judges_paper_claims(info, params.profile):
+        judged = report.unjudged(judged, info)
+        notes.insert(0, f"The paper's claims are not judged: this run's weights are {report.model_statement(info, params.model)}.")
     settings = [s for s in reg.settings if s != claims.BASELINE and grid.has(s)]
     shutil.rmtree(paths.FIGURES, ignore_errors=True)  # figures from an earlier grid never outlive it
     ready = bool(settings) and grid.has(claims.BASELINE)

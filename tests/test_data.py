@@ -678,7 +678,7 @@ def test_offline_hub_load_is_actionable(monkeypatch):
         sources.load_source("google/xquad", "xquad.de", "validation", local_hub=None, revision="main")
     msg = str(e.value)
     assert "google/xquad" in msg and "xquad.de" in msg and "revision 'main'" in msg
-    assert "huggingface-cli download" in msg and "local_hub" in msg
+    assert "hf download google/xquad --repo-type dataset" in msg and "local_hub" in msg
 
 
 def test_atomic_dir_leaves_nothing_on_failure(tmp_path):

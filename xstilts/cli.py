@@ -22,8 +22,16 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 @app.command()
 def check() -> None:
-    """Validate params.yaml (names of profile, tasks, targets, languages; unknown keys)."""
+    """Validate params.yaml (names of profile, tasks, targets, languages; unknown keys) and the run
+    against its model (retrieval layer, sequence lengths, MLM head, tokenizer; a local copy that is
+    not the registry's model)."""
+    from xstilts.core import checks
     p = config.load()
+    found = checks.run(p, deep=True)
+    for w in found.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if found.errors:
+        raise config.ParamsError("\n       ".join(found.errors))
     print(f"params.yaml OK: profile={p.profile} model={p.model} benchmark={p.benchmark} intermediate={p.intermediate} "
           f"targets={','.join(p.active_targets)} seed={p.seed}")
 
@@ -220,6 +228,73 @@ def deps(script: str = typer.Argument(None, help="a stage script, e.g. stages/fi
     if problems:
         raise typer.Exit(1)
     print("dvc.yaml: every stage depends on its own script's code manifest")
+
+
+@app.command()
+def preflight(allow_cpu: bool = typer.Option(False, "--allow-cpu", help="pass without a GPU (a fixture run on a laptop)")
+              ) -> None:
+    """Before a long profile-paper run, on the machine that will run it: params against the model,
+    the Hub or the local mirror (every split the run reads; `hf download` commands for what is
+    missing), the models, free disk, the GPUs, and the GPU-hour estimate of this run and of the paper's
+    grid. Exits 1 when something would stop the run."""
+    from xstilts.research import preflight as pf, results
+    p = _profile_params("paper")
+    lines, commands = pf.preflight(p, results.apply(results.params_raw(), {"profile": "paper"}), allow_cpu)
+    for line in lines:
+        print(f"{line.status:<4} {line.check:<6} {line.text}")
+    if commands:
+        print("\nTo fetch what is missing, on a machine with network:")
+        print("\n".join(f"  {c}" for c in commands))
+    failed = [line for line in lines if line.status == "FAIL"]
+    print(f"\npreflight: {'FAIL: ' + str(len(failed)) + ' check(s) would stop the run' if failed else 'OK'}")
+    if failed:
+        raise typer.Exit(1)
+
+
+fixtures = typer.Typer(no_args_is_help=True, help="Write fixtures in the real formats: a small Hub mirror of every "
+                                                  "dataset, random-weight copies of every paper model.")
+app.add_typer(fixtures, name="fixtures")
+
+
+@fixtures.command("mirror")
+def fixtures_mirror(out: str = typer.Argument(..., help="the mirror's directory (then paper.data.local_hub: OUT)"),
+                    seed: int = typer.Option(0, help="the rows' seed")) -> None:
+    """Every repo/config/split the task registry names (both benchmarks, every official language,
+    published translations, the MLM corpus), a few rows each in the real layouts and schemas, and
+    a CCGbank-shaped directory under OUT/ccgbank_1_1."""
+    from pathlib import Path
+
+    from xstilts.data import fixtures as data_fixtures, needs
+    p = _profile_params("paper")
+    root = Path(out)
+    summary = data_fixtures.write_mirror(root, needs.all_needs(p.group("intermediate_train").mlm_params()), seed=seed)
+    ccg = data_fixtures.write_ccgbank(root / "ccgbank_1_1", seed=seed)
+    print(f"fixtures mirror: {summary['files']} files in {len(summary['repos'])} repos "
+          f"({summary['bytes'] / 1e6:.1f} MB) -> {root}; CCGbank -> {ccg}\n"
+          f"Use it: dvc exp run -S profile=paper -S paper.data.local_hub={root.resolve()} "
+          f"-S paper.data.ccgbank={ccg.resolve()}")
+
+
+@fixtures.command("models")
+def fixtures_models(out: str = typer.Argument(..., help="the models' directory (then paper.pretrain.local_models: OUT)"),
+                    only: str = typer.Option(None, help="comma-separated model names (`xstilts models --profile paper`); "
+                                                        "default all"),
+                    seed: int = typer.Option(0, help="the weights' seed")) -> None:
+    """Random-weight checkpoints of every paper model, in small configs of the real architectures
+    (the real depth; XLM-R's SentencePiece, mBERT's WordPiece, mT5's SentencePiece), under OUT/<hub repo>/.
+    Not the paper's models: a run on them checks the machinery, and its report says so."""
+    from pathlib import Path
+
+    from xstilts.model import fixtures as model_fixtures
+    p = _profile_params("paper")
+    names = [n.strip() for n in only.split(",")] if only else None
+    for n in names or []:
+        config.check_name("model for profile paper", n, p.raw["paper"]["models"])
+    specs = {n: p.model_spec(n) for n in p.raw["paper"]["models"]}
+    for m in model_fixtures.write_models(Path(out), specs, seed=seed, only=names):
+        print(f"fixtures models: {m['name']:<18} {m['arch']:<5} {m['num_layers']:>2} layers, "
+              f"{m['parameters']:,} encoder parameters -> {m['path']}")
+    print(f"Use them: -S paper.pretrain.local_models={Path(out).resolve()}")
 
 
 def main() -> None:

@@ -263,6 +263,9 @@ def validate(raw: dict) -> Params:
         if lang not in tasks.languages_of(params.profile):
             raise unknown(f"intermediate language for profile {params.profile}", lang,
                           list(tasks.languages_of(params.profile)))
+    if params.profile == "paper" and raw["paper"].get("world", "absent") is not None:
+        raise ParamsError(f"paper.world must be null (profile paper has no synthetic world; dvc.yaml's world stage "
+                          f"reads it), got {raw['paper'].get('world', '(no key)')!r}")
     for key in raw[params.profile]:
         if key not in PROFILE_KEYS:
             raise unknown(f"group in params '{params.profile}'", key, sorted(PROFILE_KEYS))
@@ -332,7 +335,7 @@ def validate_models(params: Params) -> None:
         if params.profile == "tiny" and spec.hidden_size % spec.num_heads:
             raise ParamsError(f"tiny.models.{key}: hidden_size {spec.hidden_size} is not a multiple of "
                               f"num_heads {spec.num_heads}")
-        depth = spec.num_layers if params.profile == "tiny" else None
+        depth = spec.num_layers
         if spec.retrieval_layer < 0 or (depth is not None and spec.retrieval_layer > depth):
             raise ParamsError(f"{params.profile}.models.{key}.retrieval_layer {spec.retrieval_layer} is outside "
                               f"0..{depth if depth is not None else 'num_layers'}")

@@ -49,7 +49,7 @@ class DataParams:
 class PretrainParams:
     # profile tiny: the tokenizer and the MLM schedule (the architecture is the model's, `models`);
     # profile paper: where to read checkpoints from when the Hub is out of reach
-    local_models: str | None = None   # profile paper: a directory holding <hub repo>/ copies (huggingface-cli download)
+    local_models: str | None = None   # profile paper: a directory holding <hub repo>/ copies (`hf download`)
     vocab_size: int | None = None
     max_seq_length: int | None = None
     batch_size: int | None = None
@@ -69,12 +69,18 @@ class ModelSpec:
     hub: str | None = None           # profile paper: the Hub repo
     revision: str | None = None      # profile paper: the commit it is pinned to
     parameters_m: float | None = None  # profile paper: parameters in millions (the whole encoder, embeddings included)
-    hidden_size: int | None = None   # profile tiny: the shape
+    hidden_size: int | None = None   # profile tiny: the shape to build; profile paper: the checkpoint's (checked)
     num_layers: int | None = None
     num_heads: int | None = None
     intermediate_size: int | None = None
+    vocab_size: int | None = None    # profile paper: the checkpoint's vocabulary (tiny: pretrain.vocab_size)
+    max_positions: int | None = None  # longest input in tokens; null: tiny's TINY_MAX_POSITIONS, or no limit (mT5's
+                                      # relative positions)
     intermediate_lr: float | None = None   # null = intermediate_train.lr; a model's own learning rate otherwise
     target_lr: float | None = None         # null = target_train.lr
+
+
+TINY_MAX_POSITIONS = 256   # the position table of the tiny models (pretrain_tiny builds them so)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""How a stage script runs: params.yaml read and validated once, profile tiny kept offline, and the
+"""How a stage script runs: params.yaml read and validated once, checked against the model
+(xstilts/core/checks.py), profile tiny kept offline, and the
 errors a user can fix printed as one line with their exit code (2 params, 3 data source, ...)."""
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import os
 import sys
 from typing import Callable
 
-from xstilts.core import config
+from xstilts.core import checks, config
 from xstilts.core.errors import XstiltsError
 
 
@@ -14,6 +15,9 @@ def run(main: Callable[..., None], *args) -> None:
     """Call main(params, *args)."""
     try:
         params = config.load()
+        problems = checks.run(params).errors  # the run against its model: milliseconds, before any work
+        if problems:
+            raise config.ParamsError("\n       ".join(problems))
         if params.profile == "tiny":  # profile tiny never touches the network
             for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
                 os.environ[var] = "1"

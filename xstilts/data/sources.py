@@ -36,7 +36,7 @@ def mirror_files(repo_dir: Path, config: str, split: str) -> list[Path]:
 
 def load_source(repo: str, config: str, split: str, *, local_hub: Path | None, revision: str = "main"):
     """A `datasets.Dataset` for one (repo, config, split): from a local mirror (a copy of the repo's
-    files, e.g. by `huggingface-cli download`) when `local_hub` is given, else from the Hub at
+    files, e.g. by `hf download`) when `local_hub` is given, else from the Hub at
     `revision`."""
     import datasets
 
@@ -56,7 +56,7 @@ def load_source(repo: str, config: str, split: str, *, local_hub: Path | None, r
             f"no data for {repo} config '{config}' split '{split}' under {repo_dir}/: looked for "
             f"{config}/{split}-*.parquet, {config}/{split}/*.parquet"
             + (", data/{split}-*.parquet" if config == "default" else "")
-            + " and a README.md whose configs name the files (a `huggingface-cli download` copy has one)")
+            + " and a README.md whose configs name the files (a `hf download` copy has one)")
     try:
         return datasets.load_dataset(repo, config, split=split, revision=revision)
     except (ConnectionError, OSError) as e:
@@ -64,7 +64,7 @@ def load_source(repo: str, config: str, split: str, *, local_hub: Path | None, r
             f"could not load {repo} (config '{config}', split '{split}', revision '{revision}') from the "
             f"Hugging Face Hub: {type(e).__name__}: {e}\n"
             f"To use a local copy: on a machine with network run\n"
-            f"  huggingface-cli download {repo} --repo-type dataset --revision {revision} "
+            f"  hf download {repo} --repo-type dataset --revision {revision} "
             f"--local-dir <MIRROR>/{repo}\n"
             f"then set `paper.data.local_hub: <MIRROR>` in params.yaml (the same layout the embedded "
             f"world uses: <MIRROR>/<repo>/<config>/<split>-*.parquet).") from e

@@ -18,11 +18,25 @@ def subtract(a: dict, b: dict) -> dict:
     return out
 
 
+def weights(info) -> str:
+    if not info:
+        return "unknown"
+    if info.get("kind") == "hub":
+        return f"hub {info.get('model')}@{(info.get('commit') or info.get('revision') or '?')[:12]}" + \
+            ("" if info.get("matches_registry", True) else " (not the registry's model)")
+    if info.get("kind") == "local":
+        return f"local copy of {info.get('model')}" + \
+            (", the registry's model" if info.get("matches_registry") else ", not the registry's model")
+    return f"{info.get('kind', 'unknown')} ({info.get('arch', '?')})"
+
+
 def variant(params: config.Params) -> dict:
     """Which setting produced the numbers (strings: `dvc metrics diff` compares only numbers)."""
     info = paths.PRETRAIN_INFO.exists() and json.loads(paths.PRETRAIN_INFO.read_text())
     return {"profile": params.profile, "model": params.model,
             "encoder_parameters": str(info.get("parameters", "unknown") if info else "unknown"),
+            # which weights: a Hub commit, a local copy (and whether it is the registry's model), or tiny's own
+            "weights": weights(info),
             "intermediate": params.intermediate,
             "intermediate_mlm": str(params.intermediate_mlm).lower(),
             "intermediate_languages": ",".join(params.intermediate_languages),

@@ -110,3 +110,20 @@ def estimate(params: config.Params, with_baseline: bool) -> Estimate:
         tokens["baseline targets"] = target_tokens
     tps, source = throughput(params.model)
     return Estimate(tokens, tps, source)
+
+
+def baseline_key(params: config.Params) -> tuple:
+    """Experiments with the same key share one baseline arm (DVC's run-cache restores it)."""
+    return (params.model, params.seed, params.benchmark, params.target_training, tuple(params.active_targets))
+
+
+def estimate_all(experiments: list[config.Params], covered: set | None = None) -> list[Estimate]:
+    """One estimate per experiment; the baseline arm counted once per baseline_key (`covered`: keys
+    whose baseline already ran)."""
+    covered = set(covered or ())
+    out = []
+    for params in experiments:
+        key = baseline_key(params)
+        out.append(estimate(params, with_baseline=key not in covered))
+        covered.add(key)
+    return out

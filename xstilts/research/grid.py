@@ -90,21 +90,12 @@ def queue_and_wait(todo: list, jobs: int, wait: bool) -> bool:
 
 def print_cost(planned: list, raw: dict) -> None:
     """Profile paper's GPU-hour estimate for the experiments still to run (xstilts/research/cost.py)."""
-
-    def baseline_key(params: dict) -> tuple:
-        p = config.validate(params)
-        return (p.model, p.seed, p.benchmark, p.target_training, tuple(p.active_targets))
-
-    covered = {baseline_key(results.apply(raw, e.run.params | {})) for e in planned if e.done}
+    covered = {cost.baseline_key(config.validate(results.apply(raw, e.run.params | {}))) for e in planned if e.done}
+    todo = [e for e in planned if not e.done]
+    experiments = [config.validate(results.apply(raw, e.overrides)) for e in todo]
     total, sources = 0.0, set()
     print(f"  {'experiment':<56} {'model':<18} {'train tokens':>13} {'GPU-h':>7}")
-    for e in planned:
-        if e.done:
-            continue
-        params = config.validate(results.apply(raw, e.overrides))
-        key = baseline_key(results.apply(raw, e.overrides))
-        est = cost.estimate(params, with_baseline=key not in covered)
-        covered.add(key)
+    for e, params, est in zip(todo, experiments, cost.estimate_all(experiments, covered)):
         total += est.gpu_hours
         sources.add(est.throughput_source)
         print(f"  {e.name:<56} {params.model:<18} {est.total_tokens:>13.3g} {est.gpu_hours:>7.1f}")

@@ -311,11 +311,8 @@ def render(params: config.Params, summary: dict, scores: dict, grid: Grid, judge
     base = summary["baseline"]
     columns = {t: [m for m in summary[t] if not m.startswith("avg_")] for t in targets}
     overall = [k for k in ("all_task", *tasks.BENCHMARK_GROUPS[params.benchmark]) if k in summary]
-    pretrain = paths.PRETRAIN_INFO
-    info = json.loads(pretrain.read_text()) if pretrain.exists() else {}
-    model = (f"{info.get('name', params.model)}: {info['model']} @ {info.get('revision')}" if info.get("kind") == "hub"
-             else f"{info.get('name', params.model)}, {info.get('arch', 'xlmr')}-shaped, from scratch "
-                  f"({info.get('parameters', 0):,} encoder parameters)")
+    info = pretrain_info()
+    model = model_statement(info, params.model)
     sections = sections or []
     runs = [(grid.run_index[r.commit], r, ", ".join(f"{s}@{seed}" for s, by in grid.found.items()
                                                     for seed, rr in by.items() if rr is r)) for r in grid.runs]
@@ -355,6 +352,43 @@ def render(params: config.Params, summary: dict, scores: dict, grid: Grid, judge
         params=[(k, v) for k, v in flatten(params.raw) if not k.startswith(
             "paper." if params.profile == "tiny" else "tiny.")])
     return env.get_template("report.tex.j2").render(**context)
+
+
+def pretrain_info() -> dict:
+    return json.loads(paths.PRETRAIN_INFO.read_text()) if paths.PRETRAIN_INFO.exists() else {}
+
+
+def model_statement(info: dict, model: str) -> str:
+    """What the weights behind the numbers really were (models/pretrained/pretrain_info.json), not
+    what params.yaml asked for: the Hub commit or a local copy, the encoder's parameter count, and
+    whether that is the registry's model."""
+    name = info.get("name", model)
+    if info.get("kind") in ("hub", "local"):
+        where = f"{info['model']} @ {(info.get('commit') or info.get('revision') or '?')[:12]} from the Hub" \
+            if info["kind"] == "hub" else f"a local copy of {info['model']} (no Hub commit)"
+        size = f"{info.get('parameters', 0) / 1e6:,.2f}M encoder parameters"
+        verdict = "the registry's model" if info.get("matches_registry", True) else \
+            "NOT the registry's model: " + "; ".join(info.get("differences", []))
+        return f"{name}: {where}, {size}, {verdict}"
+    if not info:
+        return f"{name} (no models/pretrained/pretrain_info.json: what was loaded is unknown)"
+    return (f"{name}, {info.get('arch', 'xlmr')}-shaped, from scratch "
+            f"({info.get('parameters', 0):,} encoder parameters)")
+
+
+def judges_paper_claims(info: dict, profile: str) -> bool:
+    """The paper's claims are judged on the paper's models only: in profile paper, weights that are
+    not their registry entry (a random-weight fixture, another checkpoint) get no verdict. Profile
+    tiny judges its synthetic numbers, under the report's banner that they are not the paper's."""
+    return profile == "tiny" or (info.get("kind") == "hub" and info.get("matches_registry", True))
+
+
+def unjudged(judged: list, info: dict) -> list:
+    """Every claim marked 'not judged', with the reason in its detail."""
+    import dataclasses
+    why = ("the weights are not the registry's model (" + "; ".join(info.get("differences", [])) + ")"
+           if info.get("differences") else "no Hub checkpoint of the registry's model was loaded")
+    return [dataclasses.replace(j, verdict="not judged", detail={**j.detail, "not_judged": why}) for j in judged]
 
 
 def v1_table2() -> dict:

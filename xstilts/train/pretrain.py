@@ -12,7 +12,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from xstilts.core import paths
+from xstilts.core import checks, paths
+from xstilts.core.groups import TINY_MAX_POSITIONS
 from xstilts.data import sources
 from xstilts.model import encoders, tokenizers
 
@@ -63,7 +64,7 @@ def pretrain_tiny(pp, spec, seed: int, out: Path, rt) -> dict:
         tokenizer = tokenizers.train_sentencepiece(corpus_files, out, pp.vocab_size)
     packed = [{"input_ids": ids} for ids in pack(tokenizer, corpus_files, pp.max_seq_length, seed)]
 
-    mlm = encoders.tiny_masked_lm(spec, tokenizer, max_positions=256)
+    mlm = encoders.tiny_masked_lm(spec, tokenizer, max_positions=TINY_MAX_POSITIONS)
     encoder, head = (mlm.bert, mlm.cls) if spec.arch == "bert" else (mlm.roberta, mlm.lm_head)
     model = TaskModel(encoder, {"mlm": (kinds.get("mlm"), head)})
     tp = TrainParams(lr=pp.lr, warmup_ratio=pp.warmup_ratio, weight_decay=pp.weight_decay, max_grad_norm=1.0,
@@ -96,6 +97,7 @@ def pretrain_paper(pp, spec, out: Path) -> dict:
     source = str(Path(pp.local_models) / spec.hub) if pp.local_models else spec.hub
     revision = None if pp.local_models else spec.revision
     cls = MT5EncoderModel if spec.arch == "mt5" else AutoModelForMaskedLM
+    print(f"pretrain: loading {spec.hub} from {source}" + ("" if pp.local_models else f" @ {spec.revision}"))
     try:
         model = cls.from_pretrained(source, revision=revision)
         tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
@@ -108,6 +110,21 @@ def pretrain_paper(pp, spec, out: Path) -> dict:
     model.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
     encoder = model if spec.arch == "mt5" else model.base_model
-    return {"kind": "hub", "arch": spec.arch, "model": spec.hub, "revision": spec.revision, "source": source,
-            "commit": getattr(model.config, "_commit_hash", None),
-            "parameters": sum(p.numel() for p in encoder.parameters())}
+    return loaded_info(spec, out, sum(p.numel() for p in encoder.parameters()), local=bool(pp.local_models),
+                       commit=getattr(model.config, "_commit_hash", None))
+
+
+def loaded_info(spec, folder: Path, parameters: int, local: bool, commit: str | None) -> dict:
+    """What was really loaded, for pretrain_info.json and the report: where from (a Hub commit, or a
+    local copy: its path is machine-specific and stays out of this DVC-tracked file), its shape and
+    parameter count, and how it differs from the registry entry (none: the paper's model)."""
+    shape = checks.read_shape(folder, "loaded", deep=False)
+    shape.parameters = parameters
+    differences = checks.registry_differences(spec, shape)
+    return {"kind": "local" if local else "hub", "arch": shape.arch, "model": spec.hub, "revision": spec.revision,
+            "source": "a local copy (paper.pretrain.local_models)" if local else "the Hugging Face Hub",
+            "commit": None if local else commit, "parameters": parameters, "num_layers": shape.num_layers,
+            "hidden_size": shape.hidden_size, "vocab_size": shape.vocab_size,
+            "registry": {"parameters_m": spec.parameters_m, "num_layers": spec.num_layers,
+                         "hidden_size": spec.hidden_size, "vocab_size": spec.vocab_size},
+            "differences": differences, "matches_registry": not differences}

@@ -75,6 +75,17 @@ def generate(out: Path, wp, languages=tasks.WORLD_LANGUAGES) -> dict:
     return summary
 
 
+def placeholder(out: Path) -> None:
+    """Profile paper's data/world: the paths the tiny stages read, holding nothing (DVC restores no
+    empty folder, so each holds a note), the same bytes whatever tiny.* says."""
+    note = "profile paper: no synthetic world (paper.world is null); the data comes from the Hub or paper.data.local_hub\n"
+    for sub in ("hub", "corpus"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+        (out / sub / "README.txt").write_text(note)
+    (out / "lexicon.json").write_text("{}\n")
+    (out / "world.json").write_text(json.dumps({"profile": "paper", "world": None}) + "\n")
+
+
 def bilingual_dictionary(en: Renderer, other: Renderer) -> dict[str, str]:
     """English surface form -> the other language's, for the world's word-by-word translator (the
     tiny profile's "MT system"). Inflected English forms map to the inflected form (plural nouns,

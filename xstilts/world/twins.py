@@ -18,58 +18,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from xstilts.core import tasks
-from xstilts.world.grammar import (CLASSES, COLORS, NAMES, SURNAMES, VERBS, Renderer, _np, contradict, qa_item, render_qa,
+from xstilts.core import schemas, tasks
+from xstilts.world.grammar import (CLASSES, VERBS, Renderer, _np, contradict, qa_item, render_qa,
                                    hub_path, nli_pair, random_frame, rng_for, text_of)
 
 
 def _features():
-    from datasets import ClassLabel, Features, List, Sequence, Value
-    string, int32, int64 = Value("string"), Value("int32"), Value("int64")
-    answers = Sequence({"text": string, "answer_start": int32})  # a struct of parallel lists
-    squad = Features({"id": string, "title": string, "context": string, "question": string, "answers": answers})
-    span = {"start": int64, "end": int64}
-    return {
-        "glue_mnli": Features({"premise": string, "hypothesis": string,
-                               "label": ClassLabel(names=list(tasks.NLI_LABELS)), "idx": int32}),
-        "xnli": Features({"premise": string, "hypothesis": string, "label": ClassLabel(names=list(tasks.NLI_LABELS))}),
-        "anli": Features({"uid": string, "premise": string, "hypothesis": string,
-                          "label": ClassLabel(names=list(tasks.NLI_LABELS)), "reason": string}),
-        "snli": Features({"premise": string, "hypothesis": string, "label": ClassLabel(names=list(tasks.NLI_LABELS))}),
-        "qqp": Features({"question1": string, "question2": string,
-                         "label": ClassLabel(names=list(tasks.QQP_LABELS)), "idx": int32}),
-        "paws": Features({"id": int32, "sentence1": string, "sentence2": string,
-                          "label": ClassLabel(names=list(tasks.PAWS_LABELS))}),
-        "squad": squad,
-        "xquad_r": Features({"id": string, "context": string, "question": string, "answers": answers}),
-        "hellaswag": Features({"ind": int32, "activity_label": string, "ctx_a": string, "ctx_b": string,
-                               "ctx": string, "endings": Sequence(string), "source_id": string, "split": string,
-                               "split_type": string, "label": string}),
-        "cosmosqa": Features({"id": string, "context": string, "question": string, "answer0": string,
-                              "answer1": string, "answer2": string, "answer3": string, "label": int32}),
-        "commonsenseqa": Features({"id": string, "question": string, "question_concept": string,
-                                   "choices": Sequence({"label": string, "text": string}), "answerKey": string}),
-        "copa": Features({"premise": string, "choice1": string, "choice2": string, "question": string,
-                          "idx": int32, "label": ClassLabel(names=["choice1", "choice2"])}),
-        "xcopa": Features({"premise": string, "choice1": string, "choice2": string, "question": string,
-                           "label": int32, "idx": int32, "changed": Value("bool")}),
-        "udpos": Features({"tokens": Sequence(string), "pos_tags": Sequence(ClassLabel(names=list(tasks.UPOS_TAGS)))}),
-        "panx": Features({"tokens": Sequence(string), "ner_tags": Sequence(ClassLabel(names=list(tasks.NER_TAGS))),
-                          "langs": Sequence(string)}),
-        "tatoeba": Features({"source_sentence": string, "target_sentence": string, "source_lang": string,
-                             "target_lang": string}),
-        "bucc18": Features({"source_sentence": string, "target_sentence": string, "source_lang": string,
-                            "target_lang": string}),
-        "mteb_bucc": Features({"sentence1": List(string), "sentence2": List(string), "gold": List(List(int64))}),
-        "mewslix": Features({
-            "context": {"document_title": string, "document_url": string, "document_id": string,
-                        "language": string, "text": string, "sentence_spans": List(span), "section_title": string},
-            "mentions": List({"example_id": string, "mention_span": {"start": int64, "end": int64, "text": string},
-                              "entity_id": string})}),
-        "entities": Features({"entity_id": string, "title": string, "description": string,
-                              "description_language": string, "description_url": string,
-                              "sentence_spans": List(span)}),
-    }
+    return schemas.features()  # the sources' real schemas, shared with the fixture mirror
 
 
 class Writer:

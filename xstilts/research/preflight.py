@@ -1,0 +1,207 @@
+"""`xstilts preflight`: on the GPU box, before a long profile-paper run, everything that would stop it
+hours in, checked in seconds.
+
+One line per check, each OK, WARN or FAIL; the exit status is 1 when any check fails. Checks:
+  params   params.yaml and the run against its model (xstilts/core/checks.py)
+  data     the Hub reachable, or the local mirror (paper.data.local_hub) complete: every
+           repo/config/split the configured run reads (xstilts/data/needs.py), with the exact
+           `hf download` command of each repo that lacks something; CCGbank when ccg trains
+  models   the encoder (the Hub, or its local copy in paper.pretrain.local_models), and the MT
+           checkpoints the run translates with
+  disk     free space where DVC writes (the workspace and its cache) against an estimate
+  gpus     each GPU's name, memory and bf16 support; none found fails unless --allow-cpu
+  cost     the GPU-hour estimate of this run and of the whole paper grid (xstilts/research/cost.py)
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from xstilts.core import checks, config, tasks
+from xstilts.data import needs as run_needs, sources
+
+HUB_URL = "https://huggingface.co"
+GIB = 1024 ** 3
+DATA_GUESS_GIB = 20.0     # the Hub's datasets of a full run, when no mirror tells their size (the MLM dumps: more)
+MODEL_COPIES = 8          # models/pretrained + 2 arms, each in the workspace and DVC's cache, + a checkpoint with
+                          # the optimizer's two moments (AdamW): about eight copies of the weights at the peak
+
+
+@dataclass
+class Line:
+    check: str
+    status: str      # OK | WARN | FAIL
+    text: str
+
+
+def hub_reachable(timeout: float = 5.0) -> tuple[bool, str]:
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        return False, "HF_HUB_OFFLINE=1"
+    try:
+        urllib.request.urlopen(urllib.request.Request(HUB_URL, method="HEAD"), timeout=timeout)
+        return True, HUB_URL
+    except Exception as e:  # noqa: BLE001 (any failure means: not reachable from here)
+        return False, f"{type(e).__name__}: {e}"
+
+
+def present(mirror: Path, need) -> bool:
+    """A need is in the mirror when load_source would find its files (the layouts it reads), or when
+    the repo's dataset card declares its config (the card's own data_files then say where)."""
+    repo_dir = mirror / need.repo
+    if sources.mirror_files(repo_dir, need.config, need.split):
+        return True
+    card = repo_dir / "README.md"
+    return card.exists() and f"config_name: {need.config}" in card.read_text(encoding="utf-8", errors="replace")
+
+
+def download_command(repo: str, revision: str, mirror: str) -> str:
+    return f"hf download {repo} --repo-type dataset --revision {revision} --local-dir {mirror}/{repo}"
+
+
+def data_lines(params: config.Params, hub_ok: bool, hub_why: str) -> tuple[list[Line], list[str], float]:
+    """The data checks, the commands that fetch what is missing, and the data's size in GiB."""
+    dp = params.group("data")
+    wanted = run_needs.run_needs(params)
+    repos = sorted({n.repo for n in wanted})
+    lines, commands, size = [], [], DATA_GUESS_GIB
+    if dp.local_hub:
+        mirror = Path(dp.local_hub)
+        missing = [n for n in wanted if not present(mirror, n)]
+        if missing:
+            by_repo: dict[str, list] = {}
+            for n in missing:
+                by_repo.setdefault(n.repo, []).append(n)
+            shown = ", ".join(f"{r} ({len(ns)}: {', '.join(n.config + '/' + n.split for n in ns[:3])}"
+                              f"{', ...' if len(ns) > 3 else ''})" for r, ns in sorted(by_repo.items()))
+            lines.append(Line("data", "FAIL", f"mirror {mirror}: {len(missing)} of {len(wanted)} splits missing, in "
+                                              f"{len(by_repo)} of {len(repos)} repos: {shown}"))
+            commands += [download_command(r, ns[0].revision, str(mirror)) for r, ns in sorted(by_repo.items())]
+        else:
+            lines.append(Line("data", "OK", f"mirror {mirror}: all {len(wanted)} splits of {len(repos)} repos present"))
+        size = sum(f.stat().st_size for n in wanted if (mirror / n.repo).exists()
+                   for f in sources.mirror_files(mirror / n.repo, n.config, n.split)) / GIB
+    elif hub_ok:
+        lines.append(Line("data", "OK", f"the Hub is reachable ({hub_why}): {len(wanted)} splits of {len(repos)} repos "
+                                        f"will be downloaded at their pinned revisions"))
+    else:
+        lines.append(Line("data", "FAIL", f"the Hub is not reachable ({hub_why}) and paper.data.local_hub is not set: "
+                                          f"mirror the {len(repos)} repos on a machine with network, then set "
+                                          f"paper.data.local_hub: <MIRROR>"))
+        commands += [download_command(r, next(n.revision for n in wanted if n.repo == r), "<MIRROR>") for r in repos]
+    if "ccg" in params.intermediate_members:
+        root = dp.ccgbank
+        ok = root is not None and (Path(root) / "data" / "AUTO").is_dir()
+        lines.append(Line("data", "OK" if ok else "FAIL",
+                          f"CCGbank at {root}" if ok else f"intermediate task ccg needs CCGbank (LDC2005T13): set "
+                                                          f"paper.data.ccgbank to the ccgbank_1_1 directory (now {root!r})"))
+    return lines, commands, size
+
+
+def translation_models(params: config.Params) -> list[str]:
+    """The MT checkpoints this run translates with (none for zero-shot English-only runs)."""
+    tp = params.group("translate")
+    if tp.engine != "model":
+        return []
+    langs = set(l for l in params.intermediate_languages if l != "en")
+    if params.target_training != "zero_shot":
+        for t in params.active_targets:
+            target = tasks.TARGETS[t]
+            if target.trains and not (tp.published and target.translated_train is not None):
+                langs |= {l for l in params.target_languages(t) if l != "en"}
+    return sorted({tp.model.format(lang=l) if "{lang}" in tp.model else tp.model for l in langs})
+
+
+def model_lines(params: config.Params, hub_ok: bool) -> tuple[list[Line], list[str], float]:
+    spec = params.model_spec()
+    folder = checks.local_copy(params)
+    lines, commands = [], []
+    weights_gib = (spec.parameters_m or 0) * 1e6 * 4 / GIB   # fp32 safetensors
+    if folder is not None:
+        files = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("pytorch_model*.bin"))
+        if (folder / "config.json").exists() and files:
+            weights_gib = sum(f.stat().st_size for f in files) / GIB
+            lines.append(Line("models", "OK", f"{params.model}: local copy {folder} ({weights_gib:.2f} GiB of weights)"))
+        else:
+            lines.append(Line("models", "FAIL", f"{params.model}: no config.json and weights in {folder}"))
+            commands.append(f"hf download {spec.hub} --revision {spec.revision} --local-dir {folder}")
+    elif hub_ok:
+        lines.append(Line("models", "OK", f"{params.model}: {spec.hub} @ {spec.revision[:12]} from the Hub"))
+    else:
+        lines.append(Line("models", "FAIL", f"{params.model}: the Hub is not reachable and paper.pretrain.local_models "
+                                            f"is not set"))
+        commands.append(f"hf download {spec.hub} --revision {spec.revision} --local-dir <DIR>/{spec.hub}")
+    mt = translation_models(params)
+    if mt:
+        status = "OK" if hub_ok else "FAIL"
+        lines.append(Line("models", status, f"translation checkpoints ({len(mt)}): {', '.join(mt[:4])}"
+                                            f"{', ...' if len(mt) > 4 else ''}" + ("" if hub_ok else
+                                                                                  " (the Hub is not reachable)")))
+    return lines, commands, weights_gib
+
+
+def gpu_lines(params: config.Params, allow_cpu: bool) -> list[Line]:
+    import torch
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    rt = params.runtime()
+    if n == 0:
+        if allow_cpu:
+            return [Line("gpus", "WARN", "no CUDA GPU: the run will train on the CPU (--allow-cpu); "
+                                         "fine for fixtures, days for the paper's models")]
+        return [Line("gpus", "FAIL", "no CUDA GPU found (torch.cuda.is_available() is False): a paper run needs one "
+                                     "(--allow-cpu to run anyway, e.g. on fixtures)")]
+    lines = []
+    for i in range(n):
+        p = torch.cuda.get_device_properties(i)
+        bf16 = torch.cuda.is_bf16_supported() if i == torch.cuda.current_device() else p.major >= 8
+        lines.append(Line("gpus", "OK", f"cuda:{i} {p.name}, {p.total_memory / GIB:.0f} GiB, "
+                                        f"{'bf16' if bf16 else 'no bf16: fp16 with loss scaling'}"))
+    if rt.processes > n:
+        lines.append(Line("gpus", "FAIL", f"runtime.{params.profile}.processes is {rt.processes}, but {n} GPU(s) found"))
+    return lines
+
+
+def cost_lines(params: config.Params, raw: dict) -> list[Line]:
+    from xstilts.research import claims, cost, results
+    try:
+        run = cost.estimate(params, with_baseline=True)
+        lines = [Line("cost", "OK", f"this run: {run.gpu_hours:.1f} GPU-hours ({run.total_tokens:.3g} training tokens; "
+                                    f"throughput: {run.throughput_source})")]
+        reg = claims.registry()
+        experiments = [config.validate(results.apply(raw, reg.overrides(s, "paper", seed)))
+                       for seed in params.seeds for s in reg.needed(reg.claims) if s != claims.BASELINE]
+        total = sum(e.gpu_hours for e in cost.estimate_all(experiments))
+        lines.append(Line("cost", "OK", f"the paper's whole grid: {len(experiments)} experiments, {total:.0f} GPU-hours "
+                                        f"(seeds {', '.join(map(str, params.seeds))}; an upper bound: full epochs, "
+                                        f"every sequence at max_seq_length)"))
+        return lines
+    except config.ParamsError as e:
+        return [Line("cost", "WARN", f"no estimate: {e}")]
+
+
+def disk_line(data_gib: float, weights_gib: float, where: Path = Path(".")) -> Line:
+    need = data_gib * 3 + weights_gib * MODEL_COPIES   # data: the mirror or Hub cache, data/prepared, DVC's cache
+    free = shutil.disk_usage(where).free / GIB
+    status = "OK" if free >= need else "FAIL"
+    return Line("disk", status, f"{free:.1f} GiB free under {where.resolve()}, about {need:.1f} GiB needed "
+                                f"(data {data_gib:.2f} GiB x 3, weights {weights_gib:.2f} GiB x {MODEL_COPIES})")
+
+
+def preflight(params: config.Params, raw: dict, allow_cpu: bool = False) -> tuple[list[Line], list[str]]:
+    """Every check of a profile-paper run; (lines, commands that fetch what is missing)."""
+    found = checks.run(params, deep=True)
+    lines = [Line("params", "FAIL", e) for e in found.errors] + [Line("params", "WARN", w) for w in found.warnings]
+    if not found.errors:
+        lines.insert(0, Line("params", "OK", f"profile {params.profile}, model {params.model} ({found.shape.source}), "
+                                             f"benchmark {params.benchmark}, targets {', '.join(params.active_targets)}, "
+                                             f"intermediate {params.intermediate}"
+                                             + (" + MLM" if params.intermediate_mlm else "")))
+    need_hub = not params.group("data").local_hub or not params.group("pretrain").local_models \
+        or bool(translation_models(params))
+    hub_ok, hub_why = hub_reachable() if need_hub else (False, "not needed: local copies configured")
+    data, commands, data_gib = data_lines(params, hub_ok, hub_why)
+    models, model_commands, weights_gib = model_lines(params, hub_ok)
+    lines += data + models + [disk_line(data_gib, weights_gib)] + gpu_lines(params, allow_cpu) + cost_lines(params, raw)
+    return lines, commands + model_commands
