@@ -2,7 +2,9 @@
 task, or all of multitask's), into data/prepared/intermediate/<member>/{train,dev}.jsonl, subsampled
 to `intermediate_size`, each row assigned one of `intermediate_languages` (translate_intermediate then
 translates it); plus mlm/ with the MLM corpus sample when `intermediate_mlm` is on; meta.json names
-the members. `intermediate: none` is skipped (the baseline arm)."""
+the members, and what each dropped and repaired, by reason (also printed). `intermediate: none` is
+skipped (the baseline arm). A malformed source is one line naming the file, the row and the column
+(exit code 3), and leaves the previous output as it was."""
 import json
 
 from xstilts.core import io, paths, stage, tasks
@@ -33,6 +35,10 @@ def main(params) -> None:
     print(f"prepare intermediate {params.intermediate}: "
           + ("; ".join(f"{k} train {v['counts']['train']}" for k, v in meta["members"].items())
              or meta.get("skipped", "")))
+    for member, m in meta["members"].items():
+        summary = prepare.drop_summary(m)
+        if summary:
+            print(f"prepare intermediate {member}: {summary}")
 
 
 if __name__ == "__main__":

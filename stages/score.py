@@ -9,13 +9,16 @@ It writes three small git-tracked files (`cache: false`):
                         `baseline` (no intermediate training) and `gain` (arm - baseline); and
                         `variant`: the settings behind the numbers.
   reports/scores.json   what was scored (per task: split, languages; tasks left out), the command
-                        that reproduces each arm's numbers, and where the numbers came from.
+                        that reproduces each arm's numbers, where the numbers came from, and
+                        `notes`: what was scored anyway but should be known (QA questions without a
+                        prediction, scored 0; predictions for no question), one line each.
   reports/metrics_by_split.json  both arms' evaluate.py output on every split, {split: {arm: ...}}:
                         what `xstilts grid` / `xstilts claim` collect from each experiment's commit.
 `xstilts score --predictions data/predictions/<arm> --labels data/labels ...` prints exactly the arm's
 block of metrics.json (tests/test_pipeline.py).
 """
 import json
+import sys
 
 from xstilts.core import io, paths, stage
 from xstilts.eval import summary as summaries
@@ -28,6 +31,8 @@ def main(params) -> None:
     io.atomic_write_text(paths.SCORES, json.dumps(scores, indent=2) + "\n")
     line = ", ".join(f"{t} {summary[t]['avg_metric']:.1f} ({summary['gain'][t]['avg_metric']:+.1f})"
                      for t in scores["scored"])
+    for note in scores["notes"]:
+        print(f"note: {note}", file=sys.stderr)
     print(f"score ({params.intermediate} vs baseline, {params.eval_split}): {line}; "
           f"{summaries.overall_line(summary, params.benchmark)}")
 

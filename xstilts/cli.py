@@ -195,13 +195,14 @@ def score(predictions: str = typer.Option(..., help="a predictions folder in the
           profile: str = typer.Option("paper", help="paper: the official language lists | tiny: the world's"),
           languages: str = typer.Option(None, help="comma-separated subset of each task's languages")) -> None:
     """Print evaluate.py's JSON for a predictions folder against a labels folder (the score stage's
-    code: stages/score.py writes the pipeline's own with it)."""
+    code: stages/score.py writes the pipeline's own with it). A file that cannot be read exits 2
+    with one line naming it; unanswered questions are `note:` lines on stderr."""
     from xstilts.eval import scorer
     from xstilts.kinds import LayoutError
     try:
         subset = [l.strip() for l in languages.split(",")] if languages else None
         result, info = scorer.score_folder(predictions, labels, benchmark, split, profile, subset)
-    except (LayoutError, FileNotFoundError) as e:
+    except (LayoutError, OSError) as e:  # ScoreError and FileFormatError are LayoutErrors; OSError: unreadable files
         print(f"error: {e}", file=sys.stderr)
         raise typer.Exit(2)
     if info["missing_tasks"]:
@@ -210,6 +211,8 @@ def score(predictions: str = typer.Option(..., help="a predictions folder in the
     fallback = [t for t, s in info["scored"].items() if s["split"] != split]
     if fallback:
         print(f"note: {', '.join(fallback)} scored on test (no {split} split)", file=sys.stderr)
+    for note in info["notes"]:
+        print(f"note: {note}", file=sys.stderr)
     print(json.dumps(result, indent=2))
 
 

@@ -157,7 +157,7 @@ class Params:
         """runtime.<profile>, with XSTILTS_<KEY> environment overrides (one command, one machine)."""
         import os
         section = self.raw["runtime"]
-        if not isinstance(section, dict) or self.profile not in section:
+        if not isinstance(section, dict) or not isinstance(section.get(self.profile), dict):
             raise ParamsError(f"params 'runtime' needs a '{self.profile}' section (runtime.{self.profile}.device, ...)")
         raw = dict(section[self.profile])
         for key in RuntimeParams.__dataclass_fields__:
@@ -170,22 +170,14 @@ class Params:
             raise unknown(f"device in {where}", rt.device, DEVICES)
         if rt.precision not in PRECISIONS:
             raise unknown(f"precision in {where}", rt.precision, PRECISIONS)
-        for key in ("processes", "threads", "checkpoint_every"):
-            value = getattr(rt, key)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ParamsError(f"{where}.{key} must be a positive integer, got {value!r}")
-        if rt.max_device_batch is not None and (not isinstance(rt.max_device_batch, int)
-                                                or isinstance(rt.max_device_batch, bool) or rt.max_device_batch < 1):
-            raise ParamsError(f"{where}.max_device_batch must be null or a positive integer, got {rt.max_device_batch!r}")
-        if not isinstance(rt.deterministic, bool):
-            raise ParamsError(f"{where}.deterministic must be true or false, got {rt.deterministic!r}")
-        if not isinstance(rt.progress_every, (int, float)) or isinstance(rt.progress_every, bool) or rt.progress_every <= 0:
-            raise ParamsError(f"{where}.progress_every must be a positive number of seconds, got {rt.progress_every!r}")
         return rt
 
     def world(self) -> WorldParams:
         """The embedded world's params: always tiny.world (the world exists in every profile)."""
-        return _typed(WorldParams, self.raw["tiny"]["world"], "tiny.world")
+        tiny = self.raw.get("tiny")
+        if not isinstance(tiny, dict):
+            raise ParamsError(f"params 'tiny' must be a mapping of the tiny profile's groups, got {tiny!r}")
+        return _typed(WorldParams, tiny.get("world"), "tiny.world")
 
     def target_languages(self, target: str) -> tuple[str, ...]:
         return tasks.target_languages(target, self.profile, self.benchmark, self.languages)
@@ -200,7 +192,7 @@ def validate(raw: dict) -> Params:
             raise ParamsError(f"params.yaml lacks the top-level param '{key}'")
     if raw["profile"] not in tasks.PROFILES:
         raise unknown("profile", raw["profile"], tasks.PROFILES)
-    if raw["profile"] not in raw:
+    if not isinstance(raw.get(raw["profile"]), dict):
         raise ParamsError(f"params.yaml has no '{raw['profile']}' section for profile '{raw['profile']}'")
     if raw["benchmark"] not in tasks.BENCHMARKS:
         raise unknown("benchmark", raw["benchmark"], tasks.BENCHMARKS)
@@ -219,18 +211,18 @@ def validate(raw: dict) -> Params:
         raise unknown("target_training", raw["target_training"], tasks.TARGET_TRAINING)
     if raw["eval_split"] not in ("dev", "test"):
         raise unknown("eval_split", raw["eval_split"], ["dev", "test"])
-    if not isinstance(raw["seed"], int):
+    if not isinstance(raw["seed"], int) or isinstance(raw["seed"], bool):
         raise ParamsError(f"seed must be an integer, got {raw['seed']!r}")
     seeds = raw["seeds"]
-    if (not isinstance(seeds, list) or not seeds or len(set(seeds)) != len(seeds)
-            or not all(isinstance(x, int) and not isinstance(x, bool) for x in seeds)):
+    if (not isinstance(seeds, list) or not seeds
+            or not all(isinstance(x, int) and not isinstance(x, bool) for x in seeds) or len(set(seeds)) != len(seeds)):
         raise ParamsError(f"seeds must be a non-empty list of distinct integers, got {seeds!r}")
 
     # The lists may hold targets of either benchmark (dvc.yaml makes one stage per listed target);
     # a listed target outside the active benchmark is skipped by its stages.
     for key, wanted in (("finetune_targets", False), ("retrieval_targets", True)):
         value = raw[key]
-        if not isinstance(value, list):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ParamsError(f"{key} must be a list of target names, got {value!r}")
         for name in value:
             if name not in tasks.TARGETS:
@@ -247,8 +239,8 @@ def validate(raw: dict) -> Params:
                           f"'{params.benchmark}' (its targets: {', '.join(tasks.BENCHMARK_TARGETS[params.benchmark])})")
     langs = raw["languages"]
     if langs is not None:
-        if not isinstance(langs, list) or not langs:
-            raise ParamsError(f"languages must be null or a non-empty list, got {langs!r}")
+        if not isinstance(langs, list) or not langs or not all(isinstance(l, str) for l in langs):
+            raise ParamsError(f"languages must be null or a non-empty list of language codes, got {langs!r}")
         known = tasks.languages_of(params.profile)
         for lang in langs:
             if lang not in known:
@@ -257,7 +249,8 @@ def validate(raw: dict) -> Params:
             if not params.target_languages(target):
                 raise ParamsError(f"languages {langs} leaves target '{target}' with no language")
     inter_langs = raw["intermediate_languages"]
-    if not isinstance(inter_langs, list) or not inter_langs or len(set(inter_langs)) != len(inter_langs):
+    if not isinstance(inter_langs, list) or not inter_langs or not all(isinstance(l, str) for l in inter_langs) \
+            or len(set(inter_langs)) != len(inter_langs):
         raise ParamsError(f"intermediate_languages must be a non-empty list without repeats, got {inter_langs!r}")
     for lang in inter_langs:
         if lang not in tasks.languages_of(params.profile):
@@ -273,10 +266,26 @@ def validate(raw: dict) -> Params:
     params.runtime()
     for name in ("data", "pretrain", "intermediate_train", "target_train", "retrieval", "translate"):
         params.group(name)  # every group the stages read must be there and well-formed
+    if params.profile == "tiny":  # the paper profile reads none of these (it loads a pretrained checkpoint)
+        pp = params.group("pretrain")
+        for key in ("vocab_size", "max_seq_length", "batch_size", "max_steps", "lr", "warmup_ratio", "weight_decay",
+                    "mlm_probability"):
+            if getattr(pp, key) is None:
+                raise ParamsError(f"tiny.pretrain.{key} must be set (tiny pretrains its model from scratch), got null")
+    for group in ("intermediate_train", "target_train"):  # every task's hparams, typed and ranged, named in full
+        where = f"{params.profile}.{group}"
+        tp = params.group(group)
+        if not isinstance(tp.tasks, dict):
+            raise ParamsError(f"{where}.tasks must be a mapping task -> {{batch_size, epochs, max_seq_length}}, "
+                              f"got {tp.tasks!r}")
+        for name, hp in tp.tasks.items():
+            _typed(TaskHparams, hp, f"{where}.tasks.{name}")
     it = params.group("intermediate_train")
-    if it.multitask_params().sampler not in SAMPLERS:
-        raise unknown("multitask sampler", it.multitask_params().sampler, SAMPLERS)
-    it.mlm_params()
+    where = f"{params.profile}.intermediate_train"
+    multitask = _typed(MultitaskParams, it.multitask, f"{where}.multitask")
+    if multitask.sampler not in SAMPLERS:
+        raise unknown("multitask sampler", multitask.sampler, SAMPLERS)
+    _typed(MLMParams, it.mlm, f"{where}.mlm")
     tr = params.group("translate")
     if tr.engine not in ENGINES:
         raise unknown("translate engine", tr.engine, ENGINES)
@@ -316,7 +325,7 @@ def validate_models(params: Params) -> None:
     models = section.get("models")
     if not isinstance(models, dict) or not models:
         raise ParamsError(f"params '{params.profile}' needs a non-empty 'models' mapping (name -> spec)")
-    if section.get("default_model") not in models:
+    if not isinstance(section.get("default_model"), str) or section.get("default_model") not in models:
         raise unknown(f"default_model of profile {params.profile}", section.get("default_model"), list(models))
     name = params.raw["model"]
     if not isinstance(name, str) or (name != DEFAULT_MODEL and name not in models):

@@ -4,6 +4,8 @@ holds every value."""
 from __future__ import annotations
 
 import difflib
+import math
+import re
 from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
@@ -180,6 +182,67 @@ GROUPS = {"world": WorldParams, "data": DataParams, "pretrain": PretrainParams,
           "translate": TranslateParams}
 
 
+# --- types and ranges: each field's type is its annotation, its range is named here ------------------
+POSITIVE_INT = ("a positive integer", lambda v: v >= 1)
+NON_NEGATIVE_INT = ("a non-negative integer", lambda v: v >= 0)
+POSITIVE = ("a positive number", lambda v: v > 0)
+NON_NEGATIVE = ("a non-negative number", lambda v: v >= 0)
+PROBABILITY = ("a number in (0, 1]", lambda v: 0 < v <= 1)
+SHARE = ("a number in [0, 1]", lambda v: 0 <= v <= 1)
+WARMUP = ("a number in [0, 1)", lambda v: 0 <= v < 1)
+RANGES = {
+    **dict.fromkeys(("batch_size", "max_seq_length", "doc_stride", "max_steps", "vocab_size", "eval_every", "patience",
+                     "log_every", "eval_batch_size", "examples_cap", "sentences", "max_train_examples", "corpus_sentences",
+                     "train_examples", "dev_examples", "eval_per_language", "hidden_size", "num_layers", "num_heads",
+                     "intermediate_size", "max_positions", "max_length", "processes", "threads", "checkpoint_every",
+                     "max_device_batch"), POSITIVE_INT),
+    **dict.fromkeys(("early_stopping_examples", "layer", "retrieval_layer"), NON_NEGATIVE_INT),
+    **dict.fromkeys(("epochs", "lr", "temperature", "max_grad_norm", "parameters_m", "intermediate_lr", "target_lr",
+                     "progress_every"), POSITIVE),
+    **dict.fromkeys(("weight_decay", "alpha"), NON_NEGATIVE),
+    **dict.fromkeys(("probability", "mlm_probability"), PROBABILITY),
+    **dict.fromkeys(("code_switch_rate", "loanword_share"), SHARE),
+    "warmup_ratio": WARMUP,
+}
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def typed_value(value: Any, kind: str, where: str) -> Any:
+    """A value of annotation `kind` ("int", "float | None", ...) checked against its field's range;
+    a float written as a YAML 1.1 string (`1e-05`: how `dvc exp run -S lr=1e-5` writes it) is read
+    as the number it is. Raises ParamsError naming the key, the value and what is allowed."""
+    parts = kind.replace(" ", "").split("|")
+    optional, base = "None" in parts, next(p for p in parts if p != "None")
+    if value is None:
+        if optional:
+            return None
+        raise ParamsError(f"{where} must be set ({_describe(base, where)}), got null")
+    name = where.rsplit(".", 1)[-1]
+    if base in ("int", "float"):
+        if base == "float" and isinstance(value, str) and _NUMBER.match(value.strip()):
+            value = float(value)
+        ok = isinstance(value, int) and not isinstance(value, bool) if base == "int" else \
+            isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if ok and base == "float":
+            value = float(value) if not isinstance(value, int) else value
+        rule = RANGES.get(name)
+        if not ok or (rule is not None and not rule[1](value)):
+            raise ParamsError(f"{where} must be {_describe(base, where)}, got {value!r}")
+        return value
+    types = {"bool": bool, "str": str, "dict": dict}
+    if base in types and not isinstance(value, types[base]):
+        raise ParamsError(f"{where} must be {_describe(base, where)}, got {value!r}")
+    return value
+
+
+def _describe(base: str, where: str) -> str:
+    rule = RANGES.get(where.rsplit(".", 1)[-1])
+    if rule is not None:
+        return rule[0]
+    return {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string",
+            "dict": "a mapping"}.get(base, base)
+
+
 def _typed(cls, raw: Any, where: str):
     if not isinstance(raw, dict):
         raise ParamsError(f"params '{where}' must be a mapping, got {raw!r}")
@@ -190,4 +253,4 @@ def _typed(cls, raw: Any, where: str):
     for f in fields(cls):  # fields with a default are optional (profile-specific ones)
         if f.name not in raw and f.default is MISSING:
             raise ParamsError(f"params '{where}' lacks key '{f.name}'")
-    return cls(**raw)
+    return cls(**{f.name: typed_value(raw[f.name], f.type, f"{where}.{f.name}") for f in fields(cls) if f.name in raw})

@@ -4,7 +4,8 @@ stages/prepare_intermediate.py): load a task's sources, write canonical rows.
 data/prepared/<target>/: train.jsonl and dev.jsonl (English training and early-stopping data),
 eval/<split>-<lang>.jsonl for every evaluation split and language of the active benchmark in this
 profile, and meta.json (type, label names, every source with its revision and the commit a Hub load
-resolved to, row counts, dropped rows with the reason). A target's gold labels also go to
+resolved to, row counts, dropped rows and repaired rows by reason: `dropped` / `repaired`, as
+{part: {source or language: {reason: n}}}). A target's gold labels also go to
 data/labels/<target>/<split>-<lang>.<suffix> in the leaderboard layout that evaluate.py (and
 `xstilts score --labels data/labels`) reads.
 
@@ -13,6 +14,12 @@ all of multitask's), each with train.jsonl and dev.jsonl, subsampled to `interme
 each row assigned one of `intermediate_languages` (the translate stage then translates it); plus
 mlm/ with the MLM corpus sample when `intermediate_mlm` is on; meta.json names the members.
 
+A source that cannot be read, or holds rows that are not what its format says (a missing column, a
+label outside the label set, tokens and tags of different lengths, null text, an answer that is not
+in its context), is a `sources.DataSourceError`: one line naming the file, the row and the column
+(xstilts/data/normalize.py lists the policies). The stages write through `io.atomic_dir`, so such
+an error leaves the previous output (or none) in place, never a half-written one.
+
 A listed target outside the active benchmark, and `intermediate: none`, are *skipped*: meta.json
 says so and the stages downstream skip too. Of the prepare stages only the target ones read the
 `benchmark` param, so switching benchmarks reruns downstream stages only where the prepared data
@@ -20,6 +27,7 @@ actually changed.
 """
 from __future__ import annotations
 
+import contextlib
 import random
 from pathlib import Path
 
@@ -49,12 +57,22 @@ class Loader:
         return self.revisions.get(source.repo, source.revision)
 
     def rows(self, task: tasks.Task, source: tasks.Source, lang: str) -> tuple[list[dict], dict]:
+        """Canonical rows of one source in language `lang`, and what was dropped, by reason (its
+        `.repaired`: what was repaired). Whatever datasets, pyarrow or a normalizer raises on a
+        malformed source becomes a one-line DataSourceError naming the file."""
         if source.repo == tasks.CCGBANK:
             rows = sources.load_ccgbank(self.ccgbank, source.split)
             self.provenance.append({"source": source.label, "path": str(self.ccgbank)})
-            return rows, {}
+            return rows, normalize.Dropped()
         ds = self.dataset(source, lang)
-        return normalize.normalize(task, source, ds, lang, self.profile)
+        where = self.location(source, lang)
+        with reading(where, source.format):
+            return normalize.normalize(task, source, ds, lang, self.profile, where=where, strict=True)
+
+    def location(self, source: tasks.Source, lang: str) -> sources.Location:
+        """Where one source's split lives (the mirror's files or the Hub repo), for error messages."""
+        return sources.Location(source.repo, sources.config_name(source, lang, self.profile), source.split,
+                                local_hub=self.local_hub, revision=self.revision(source))
 
     def dataset(self, source: tasks.Source, lang: str):
         config_name = sources.config_name(source, lang, self.profile)
@@ -70,6 +88,26 @@ class Loader:
         return ds
 
 
+@contextlib.contextmanager
+def reading(where, fmt: str):
+    """What a normalizer (or datasets/pyarrow under it) raises on rows it did not expect, as a
+    one-line DataSourceError naming the file; DataSourceErrors pass unchanged."""
+    import pyarrow as pa
+
+    try:
+        yield
+    except sources.DataSourceError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, pa.ArrowException) as e:
+        raise sources.DataSourceError(f"{where}: rows not in the '{fmt}' format "
+                                      f"({type(e).__name__}: {sources.brief(e, 100)})") from e
+
+
+def _count(into: dict | None, part: str, key: str, counts: dict | None) -> None:
+    if into is not None and counts:
+        into.setdefault(part, {})[key] = dict(counts)
+
+
 def interleave(parts: list[list[dict]]) -> list[dict]:
     """Merge several sources proportionally (row k of a source of n rows sits at (k + 0.5) / n), so
     the first N rows of ANLI+'s dev (early stopping) mix all five sources. Deterministic, no RNG."""
@@ -77,15 +115,18 @@ def interleave(parts: list[list[dict]]) -> list[dict]:
     return [row for _, _, row in sorted(keyed, key=lambda x: (x[0], x[1]))]
 
 
-def english(loader: Loader, task: tasks.Task, sources, dropped: dict, part: str) -> list[dict]:
+def english(loader: Loader, task: tasks.Task, sources, dropped: dict, part: str,
+            repaired: dict | None = None) -> list[dict]:
+    """The English rows of a task's train or dev sources, interleaved; what each source dropped
+    goes to `dropped[part][source]`, what it repaired to `repaired[part][source]` (by reason)."""
     parts = []
     for i, source in enumerate(sources):
         rows, why = loader.rows(task, source, "en")
         if len(sources) > 1:  # ids are unique within a source only
             for r in rows:
                 r["id"] = f"{source.repo}:{source.split}:{r['id']}"
-        if why:
-            dropped.setdefault(part, {})[source.label] = why
+        _count(dropped, part, source.label, why)
+        _count(repaired, part, source.label, getattr(why, "repaired", None))
         parts.append(rows)
     return interleave(parts)
 
@@ -96,10 +137,11 @@ def write_training(loader: Loader, task: tasks.Task, params: config.Params, tmp:
     `size`: a seeded subsample of the training set; `languages`: each example is assigned one of
     them (round robin over a seeded shuffle), for the translate stage to translate into."""
     dp = params.group("data")
-    train = english(loader, task, task.train, meta["dropped"], "train")
+    repaired = meta.setdefault("repaired", {})
+    train = english(loader, task, task.train, meta["dropped"], "train", repaired)
     if dp.max_train_examples is not None:
         train = train[:dp.max_train_examples]
-    dev = english(loader, task, task.dev, meta["dropped"], "dev")
+    dev = english(loader, task, task.dev, meta["dropped"], "dev", repaired)
     labels = task.labels if task.labels is not None else tuple(
         sorted({t for r in train + dev for t in r["tags"]}))  # CCG: the supertags seen
     if size is not None and size < len(train):
@@ -152,7 +194,13 @@ def mlm_corpus(params: config.Params, loader: Loader) -> tuple[list[dict], dict]
         else:  # articles in a seeded order, cut into sentences, until the quota is met
             picked, ds = [], dumps[code]
             for i in rng.sample(range(len(ds)), len(ds)):
-                picked += [s for _, s in normalize.split_sentences(ds[i]["text"])]
+                text = ds[i]["text"]
+                if type(text) is not str:
+                    where = sources.Location(mp.corpus, mp.corpus_config.format(code=code), "train",
+                                             local_hub=loader.local_hub, revision=mp.revision)
+                    raise sources.DataSourceError(f"{where.row(i)}, column 'text': expected text, found "
+                                                  f"{'null' if text is None else type(text).__name__}")
+                picked += [s for _, s in normalize.split_sentences(text)]
                 if len(picked) >= quota[code]:
                     break
             picked = picked[:quota[code]]
@@ -165,35 +213,67 @@ def mlm_corpus(params: config.Params, loader: Loader) -> tuple[list[dict], dict]
 def write_eval(loader: Loader, task: tasks.Task, params: config.Params, tmp: Path, labels: Path,
                meta: dict) -> None:
     counts = meta["counts"].setdefault("eval", {})
+    repaired = meta.setdefault("repaired", {})
 
     def write(split: str, lang: str, rows: list[dict]) -> None:
         counts.setdefault(split, {})[lang] = io.write_jsonl(paths.eval_rows(tmp, split, lang), rows)
         layout.write_labels(task.name, labels / f"{split}-{lang}", rows)
 
     # Mewsli-X: one candidate set for every split (loaded once: ~1M entities in profile paper)
-    shared_pool = loader.rows(task, task.pool, "en")[0] if task.pool is not None else None
+    shared_pool = None
+    if task.pool is not None:
+        shared_pool, why = loader.rows(task, task.pool, "en")
+        _count(meta["dropped"], "pool", task.pool.label, why)
+        _count(repaired, "pool", task.pool.label, getattr(why, "repaired", None))
     for split in task.eval:
         pooled: dict[str, object] = {}
+        where: dict[str, sources.Location] = {}
         for lang in meta["languages"]:
             source = task.eval_source(split, lang, params.profile)
             if source is None:  # e.g. UD-POS kk/th/tl/yo have no dev data
                 continue
             if source.format in normalize.POOLED_FORMATS:
                 pooled[lang] = loader.dataset(source, lang)
+                where[lang] = loader.location(source, lang)
                 continue
             rows, dropped = loader.rows(task, source, lang)
-            if dropped:
-                meta["dropped"].setdefault(split, {})[lang] = dropped
+            _count(meta["dropped"], split, lang, dropped)
+            _count(repaired, split, lang, getattr(dropped, "repaired", None))
             if not rows:  # e.g. a test split whose gold labels the source blanks: nothing to score
                 print(f"prepare {task.name}: {split}-{lang} has no labeled rows ({dropped}); not evaluated")
                 continue
             write(split, lang, rows)
         pool = None
         if pooled:  # LAReQA: the relevant candidates of a question span every language
-            queries, pool = normalize.POOLED_FORMATS[task.eval[split].format](pooled)
+            fmt, why = task.eval[split].format, {}
+            with reading(", ".join(map(str, where.values())), fmt):
+                queries, pool = normalize.POOLED_FORMATS[fmt](pooled, counts=why, where=where, strict=True)
+            for lang, dropped in why.items():
+                _count(meta["dropped"], split, lang, dropped)
+                _count(repaired, split, lang, dropped.repaired)
             for lang, rows in queries.items():
                 write(split, lang, rows)
         elif shared_pool is not None:
             pool = shared_pool
         if pool is not None:
             meta["counts"].setdefault("pool", {})[split] = io.write_jsonl(paths.pool_rows(tmp, split), pool)
+
+
+def drop_summary(meta: dict) -> str | None:
+    """What a prepare stage dropped and repaired, by reason and part, for its log: e.g.
+    "dropped 12 rows (unlabeled 10: test 10; no answer 2: train 2); repaired 3 (answer_start
+    repaired 3: train 3)"; None when nothing was."""
+    parts = []
+    for what, unit in (("dropped", " rows"), ("repaired", "")):
+        by_reason: dict[str, dict[str, int]] = {}
+        for part, per_source in (meta.get(what) or {}).items():
+            for counts in per_source.values():
+                for reason, n in counts.items():
+                    by_reason.setdefault(reason, {}).setdefault(part, 0)
+                    by_reason[reason][part] += n
+        if by_reason:
+            total = sum(n for p in by_reason.values() for n in p.values())
+            detail = "; ".join(f"{reason} {sum(p.values())}: " + ", ".join(f"{part} {n}" for part, n in p.items())
+                               for reason, p in by_reason.items())
+            parts.append(f"{what} {total}{unit[:-1] if total == 1 else unit} ({detail})")
+    return "; ".join(parts) or None

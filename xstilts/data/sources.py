@@ -10,8 +10,67 @@ from xstilts.core.errors import XstiltsError
 
 
 class DataSourceError(XstiltsError, RuntimeError):
-    """A source could not be loaded; the message says what failed and what to do."""
+    """A source could not be loaded, or holds rows the normalizers cannot read; the message is one
+    line naming the file (or repo/config/split/revision), the row and the column, and what was
+    expected and found."""
     exit_code = 3
+
+
+def brief(e: BaseException, limit: int = 120) -> str:
+    """The first line of an exception's message, cut to `limit` characters (for one-line errors)."""
+    text = (str(e).strip().splitlines() or [type(e).__name__])[0]
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+class Location:
+    """Where one loaded split lives, for error messages: the mirror's parquet file(s), or the Hub
+    repo with its config, split and revision. `row(k)` names row k of the split (0-based, in the
+    source's own order), in the shard that holds it when the split has several files; the files
+    and their row counts are only looked up when a message needs them."""
+
+    def __init__(self, repo: str, config: str, split: str, *, local_hub: Path | str | None = None,
+                 revision: str = "main"):
+        self.repo, self.config, self.split, self.revision = repo, config, split, revision
+        self.local_hub = Path(local_hub) if local_hub is not None else None
+        self._files: list[Path] | None = None
+
+    @property
+    def files(self) -> list[Path]:
+        if self._files is None:
+            self._files = (mirror_files(self.local_hub / self.repo, self.config, self.split)
+                           if self.local_hub is not None else [])
+        return self._files
+
+    def __str__(self) -> str:
+        files = self.files
+        if files:
+            return str(files[0]) + (f" (+{len(files) - 1} more files)" if len(files) > 1 else "")
+        if self.local_hub is not None:  # a card-configured layout: the repo directory
+            return f"{self.local_hub / self.repo} (config '{self.config}', split '{self.split}')"
+        return f"{self.repo} (config '{self.config}', split '{self.split}', revision '{self.revision}')"
+
+    def row(self, k: int) -> str:
+        files = self.files
+        if len(files) > 1:
+            for path in files:
+                n = _parquet_rows(path)
+                if k < n:
+                    return f"{path}: row {k}"
+                k -= n
+        return f"{self}: row {k}"
+
+
+def _parquet_rows(path: Path) -> int:
+    """A parquet file's row count, from its footer (the only part read). A truncated or corrupt
+    file is a DataSourceError naming it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_metadata(path).num_rows
+    except (pa.ArrowException, OSError) as e:
+        raise DataSourceError(f"{path}: not a readable parquet file, truncated or corrupt "
+                              f"({brief(e, 90).split('. ')[0]}); download it again") from e
 
 
 # --- sources ----------------------------------------------------------------------------------
@@ -39,26 +98,42 @@ def load_source(repo: str, config: str, split: str, *, local_hub: Path | None, r
     files, e.g. by `hf download`) when `local_hub` is given, else from the Hub at
     `revision`."""
     import datasets
+    import pyarrow as pa
+    from datasets.exceptions import DatasetGenerationError
 
     datasets.disable_progress_bars()
+    where = Location(repo, config, split, local_hub=local_hub, revision=revision)
     if local_hub is not None:
         repo_dir = Path(local_hub) / repo
         files = mirror_files(repo_dir, config, split)
         if files:
-            return datasets.load_dataset("parquet", data_files=[str(p) for p in files], split="train")
+            # footers first: a truncated or corrupt file is named, and an empty split refused,
+            # before datasets converts anything (it would say neither)
+            if sum(_parquet_rows(p) for p in files) == 0:
+                raise DataSourceError(f"{where}: 0 rows (split '{split}' is empty)")
+            try:
+                ds = datasets.load_dataset("parquet", data_files=[str(p) for p in files], split="train")
+            except (DatasetGenerationError, pa.ArrowException, OSError, ValueError) as e:
+                raise DataSourceError(f"{where}: could not be read as parquet ({_cause(e)})") from e
+            return ds
         if (repo_dir / "README.md").exists():  # other layouts (JSON, per-language dirs): the card's configs
             try:
-                return datasets.load_dataset(str(repo_dir), config, split=split)
+                ds = datasets.load_dataset(str(repo_dir), config, split=split)
             except (ValueError, FileNotFoundError) as e:
                 raise DataSourceError(f"{repo_dir}: config '{config}' / split '{split}' not found by the "
                                       f"dataset card's configs: {e}") from e
+            except (DatasetGenerationError, pa.ArrowException, OSError) as e:
+                raise DataSourceError(f"{where}: could not be read ({_cause(e)})") from e
+            return _not_empty(ds, where)
         raise DataSourceError(
             f"no data for {repo} config '{config}' split '{split}' under {repo_dir}/: looked for "
             f"{config}/{split}-*.parquet, {config}/{split}/*.parquet"
             + (", data/{split}-*.parquet" if config == "default" else "")
             + " and a README.md whose configs name the files (a `hf download` copy has one)")
     try:
-        return datasets.load_dataset(repo, config, split=split, revision=revision)
+        ds = datasets.load_dataset(repo, config, split=split, revision=revision)
+    except DatasetGenerationError as e:  # the files were fetched but could not be read
+        raise DataSourceError(f"{where}: could not be read ({_cause(e)})") from e
     except (ConnectionError, OSError) as e:
         raise DataSourceError(
             f"could not load {repo} (config '{config}', split '{split}', revision '{revision}') from the "
@@ -73,6 +148,20 @@ def load_source(repo: str, config: str, split: str, *, local_hub: Path | None, r
             f"{repo}: config '{config}' / split '{split}' could not be loaded at revision '{revision}': {e}\n"
             f"If the repo's main branch still holds a loading script (datasets >= 4 refuses those), pin "
             f"`paper.data.revisions.{repo}: refs/convert/parquet` (the Hub's parquet export).") from e
+    return _not_empty(ds, where)
+
+
+def _not_empty(ds, where: Location):
+    if len(ds) == 0:
+        raise DataSourceError(f"{where}: 0 rows (split '{where.split}' is empty)")
+    return ds
+
+
+def _cause(e: BaseException) -> str:
+    """The root of a datasets error (DatasetGenerationError wraps what pyarrow raised), in brief."""
+    while e.__cause__ is not None:
+        e = e.__cause__
+    return f"{type(e).__name__}: {brief(e, 100)}"
 
 
 def resolved_revision(ds) -> str | None:

@@ -13,6 +13,13 @@ Deliberate differences from evaluate.py, each where it fails or cannot score:
     its `all_task` can never appear for XTREME-R). Here it is scored with mAP@20 as
     third_party/utils_lareqa.py defines it, over XQuAD-R's 11 languages, and counts in `all_task`.
   * Tag files whose sentences differ in length are an error (seqeval 0.0.x silently misaligns).
+  * A file evaluate.py would crash on (not UTF-8, invalid JSON, a null answer) or silently misread
+    (a line with more columns than its format, a label or tag the task does not have, a line count
+    unlike the gold's) is a FileFormatError naming the file, the line or question id, what was
+    expected and what was found.
+  * No number differs for it, but QA questions without a prediction (scored 0, as the official
+    script does) and predictions without a question (ignored) are counted, with up to 5 example ids
+    per file, in info["notes"]; so are Mewsli-X / LAReQA queries.
   * `split` other than test (the pipeline's dev numbers): a task with no dev split is scored on
     test, and languages without dev data (UD-POS kk/th/tl/yo) are left out of its dev average.
 """
@@ -28,7 +35,8 @@ from xstilts.kinds import ScoreError  # noqa: F401  (raised here and by the kind
 
 
 def score_language(task: str, pred_path: Path, label_path: Path, lang: str) -> dict[str, float]:
-    """Every metric of one language file, 0-100, in evaluate.py's key order (the task kind's scorer)."""
+    """Every metric of one language file, 0-100, in evaluate.py's key order (the task kind's scorer;
+    a kinds.base.Scores, with its notes, where the kind has any)."""
     return layout.kind(task).score(tasks.TARGETS[task], pred_path, label_path, lang)
 
 
@@ -47,7 +55,9 @@ def task_split(task: str, split: str) -> str:
     return split if split in tasks.TARGETS[task].eval else "test"
 
 
-def score_task(task: str, pred_dir: Path, label_dir: Path, split: str, languages) -> dict:
+def score_task(task: str, pred_dir: Path, label_dir: Path, split: str, languages,
+               notes: list[str] | None = None) -> dict:
+    """evaluate.py's block of one task; the scorers' notes (one line each) are added to `notes`."""
     score: dict[str, dict[str, float]] = {}
     for lang in languages:
         paths = [layout.path(root, task, split, lang) for root in (pred_dir, label_dir)]
@@ -56,7 +66,10 @@ def score_task(task: str, pred_dir: Path, label_dir: Path, split: str, languages
                 have = sorted(p.name for p in path.parent.glob(f"{split}-*.{layout.suffix(task)}"))
                 raise ScoreError(f"{task}: language '{lang}' is missing from the {side}: no {path} "
                                  f"(present: {', '.join(have) or 'none'})")
-        for metric, value in score_language(task, *paths, lang).items():
+        scored = score_language(task, *paths, lang)
+        if notes is not None:
+            notes.extend(getattr(scored, "notes", ()))
+        for metric, value in scored.items():
             score.setdefault(metric, {})[lang] = value
     out: dict = dict(score)
     for metric, values in score.items():
@@ -67,7 +80,8 @@ def score_task(task: str, pred_dir: Path, label_dir: Path, split: str, languages
 
 def evaluate(pred_dir: Path, label_dir: Path, benchmark: str = "xtreme", split: str = "test",
              languages: dict[str, tuple[str, ...]] | None = None) -> tuple[dict, dict]:
-    """(evaluate.py's output, what was scored: per task its split and languages; tasks left out).
+    """(evaluate.py's output, what was scored: per task its split and languages; tasks left out;
+    notes: one line each on what was scored anyway but should be known, such as unanswered questions).
 
     `languages` overrides a task's language list (the tiny world's languages; a user's subset);
     by default each task is scored on its official list for `benchmark`."""
@@ -78,7 +92,8 @@ def evaluate(pred_dir: Path, label_dir: Path, benchmark: str = "xtreme", split: 
     for folder, side in ((pred_dir, "predictions"), (label_dir, "labels")):
         if not Path(folder).is_dir():
             raise ScoreError(f"the {side} folder {folder} does not exist")
-    detailed, info = {}, {"benchmark": benchmark, "split": split, "scored": {}, "missing_tasks": []}
+    detailed = {}
+    info = {"benchmark": benchmark, "split": split, "scored": {}, "missing_tasks": [], "notes": []}
     for task in tasks.BENCHMARK_TARGETS[benchmark]:
         if not ((Path(pred_dir) / task).is_dir() and (Path(label_dir) / task).is_dir()):
             info["missing_tasks"].append(task)
@@ -89,7 +104,7 @@ def evaluate(pred_dir: Path, label_dir: Path, benchmark: str = "xtreme", split: 
         if not langs:  # a language subset that leaves this task nothing: as if it were absent
             info["missing_tasks"].append(task)
             continue
-        detailed[task] = score_task(task, pred_dir, label_dir, s, langs)
+        detailed[task] = score_task(task, pred_dir, label_dir, s, langs, info["notes"])
         info["scored"][task] = {"split": s, "languages": list(langs)}
     overall = {}
     if not info["missing_tasks"]:

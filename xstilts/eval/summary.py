@@ -55,12 +55,13 @@ def command(params: config.Params, arm: str) -> str:
 
 
 def build(params: config.Params) -> tuple[dict, dict, dict]:
-    by_split, info = {}, {}
+    by_split, info, notes = {}, {}, []
     for split in ("dev", "test"):
         by_split[split] = {}
         for arm in paths.ARMS:
             by_split[split][arm], scored = scorer.evaluate(paths.PREDICTIONS / arm, paths.LABELS, params.benchmark,
                                                                   split, languages_of(params))
+            notes += scored["notes"]  # every arm and split: each note names its predictions file
             if split == params.eval_split:
                 info[arm] = scored
     results = by_split[params.eval_split]
@@ -72,7 +73,9 @@ def build(params: config.Params) -> tuple[dict, dict, dict]:
               "scored": scored["scored"], "missing_tasks": scored["missing_tasks"],
               "commands": {arm: command(params, arm) for arm in paths.ARMS},
               "note": ("profile tiny: numbers from the embedded synthetic world, not the paper's data"
-                       if params.profile == "tiny" else "profile paper")}
+                       if params.profile == "tiny" else "profile paper"),
+              # unanswered questions and the like: scored (0), but the numbers should not be read without them
+              "notes": notes}
     return summary, scores, by_split
 
 

@@ -15,13 +15,35 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from xstilts.core.errors import XstiltsError
+
 
 class LayoutError(ValueError):
     """A file or task the leaderboard layout cannot hold or read; the message names it."""
 
 
-class ScoreError(LayoutError):
-    """Predictions or labels that cannot be scored; the message names the file and what is wrong."""
+class ScoreError(LayoutError, XstiltsError):
+    """Predictions or labels that cannot be scored; the message names the file and what is wrong.
+    An XstiltsError, so the score stage and the command print its one line, no traceback."""
+    exit_code = 2  # what `xstilts score` has always exited with on it
+
+
+class FileFormatError(ScoreError):
+    """A prediction or label file its kind cannot read: the message names the file, where in it
+    (line, byte offset or question id), what was expected there and what was found."""
+
+    def __init__(self, path, where: str, expected: str, found: str, message: str | None = None):
+        self.path, self.where, self.expected, self.found = Path(path), where, expected, found
+        super().__init__(message or f"{path}: {where}: expected {expected}, found {found}")
+
+
+class Scores(dict):
+    """One language file's metrics (a dict, as Kind.score returns) and the notes the scorer reports
+    with them: what was scored anyway but a reader should know (QA questions without a prediction)."""
+
+    def __init__(self, metrics: dict, notes: list[str] = ()):
+        super().__init__(metrics)
+        self.notes = list(notes)
 
 
 class Kind:
@@ -89,7 +111,8 @@ class Kind:
         raise LayoutError(f"no prediction format for task kind '{self.name}'")
 
     def score(self, task, pred_path: Path, label_path: Path, lang: str) -> dict[str, float]:
-        """Every metric of one language file, 0-100, in evaluate.py's key order."""
+        """Every metric of one language file, 0-100, in evaluate.py's key order; a `Scores` where
+        the scorer should report notes with them. A file that cannot be read raises FileFormatError."""
         raise ScoreError(f"no scorer for task kind '{self.name}' ({task.name})")
 
     def avg_metric(self, averages: dict) -> float:
@@ -141,50 +164,206 @@ def split_rows(rows: list[dict]) -> tuple[list[dict], list[dict]]:
 
 
 # --- readers (the same for predictions and labels, as evaluate.py) ------------------------------
+# Each reads what evaluate.py reads, value for value; where evaluate.py would crash, or silently
+# score a file it misread, they raise FileFormatError naming the file and the line (or question id).
+TAB = "\t"
+
+
+def read_text(path: Path) -> str:
+    """The file's text as evaluate.py's open() reads it: UTF-8, universal newlines."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except UnicodeDecodeError:
+        raise not_utf8(path) from None
+
+
+def not_utf8(path: Path) -> FileFormatError:
+    # open() decodes in chunks, so its error's offset is within a chunk: decode the whole file again
+    data = Path(path).read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        return FileFormatError(path, f"line {line} (byte offset {e.start})", "UTF-8 text",
+                               f"the byte 0x{data[e.start]:02x} (save the file as UTF-8)")
+    return FileFormatError(path, "somewhere", "UTF-8 text", "bytes that are not")
+
+
+def raw_lines(path: Path) -> list[str]:
+    """The file's lines as iterating over it gives them, without their line ends."""
+    lines = read_text(path).split("\n")
+    if lines[-1] == "":  # the line end of the last line opens no line of its own
+        lines.pop()
+    return lines
+
+
 def read_lines(path: Path) -> list[str]:
     """One entry per line, stripped; blank lines are entries (they are examples in evaluate.py)."""
-    with open(path, encoding="utf-8") as f:
-        return [line.strip() for line in f]
+    return [line.strip() for line in raw_lines(path)]
 
 
-def read_tags(path: Path) -> list[list[str]]:
-    """Sentences of tags: a blank line closes a sentence (even an empty one), as evaluate.py's read_tag."""
-    sentences, current = [], []
-    for line in read_lines(path):
+def shorten(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def found_line(value: str) -> str:
+    return "an empty line" if value == "" else repr(shorten(value))
+
+
+def describe(value) -> str:
+    """A JSON value as a message names it, in JSON's spelling."""
+    text = shorten(json.dumps(value, ensure_ascii=False))
+    return f"an object {text}" if isinstance(value, dict) else f"a list {text}" if isinstance(value, list) else text
+
+
+def read_values(path: Path, what: str) -> list[str]:
+    """One value per line (classification labels, Tatoeba indices). A tab means the line holds more
+    than the value (a score, an id): evaluate.py would compare the whole line and count it wrong."""
+    values = read_lines(path)
+    for n, value in enumerate(values, 1):
+        if TAB in value:
+            raise FileFormatError(path, f"line {n}", f"one column ({what})",
+                                  f"{value.count(TAB) + 1} tab-separated columns: {found_line(value)}")
+    return values
+
+
+def check_values(path: Path, values: list[str], valid, expected: str, lines=None) -> None:
+    """Every value passes `valid`, or the first that does not is named with its line (`lines`: each
+    value's line, where they are not one a line from line 1)."""
+    for n, value in zip(lines or range(1, len(values) + 1), values):
+        if not valid(value):
+            raise FileFormatError(path, f"line {n}", expected, found_line(value))
+
+
+def label_set(task, gold) -> tuple[str, ...]:
+    """The labels a prediction may name: the task's, and any other its gold file holds (a folder
+    scored as another task's still compares label to label). Empty: the task lists none (CCG reads
+    its labels from the data), so none is checked."""
+    listed = tuple(task.labels or ())
+    return listed + tuple(dict.fromkeys(g for g in gold if g not in listed)) if listed else ()
+
+
+def check_labels(path: Path, task, values: list[str], gold, lines=None) -> None:
+    valid = label_set(task, gold)
+    if valid:
+        check_values(path, values, set(valid).__contains__, f"one of {task.name}'s labels ({', '.join(valid)})",
+                     lines)
+
+
+def read_tagged(path: Path) -> list[tuple[int, list[str]]]:
+    """Sentences of tags, each with the line it starts on: a blank line closes a sentence (even an
+    empty one, which starts on that blank line), as evaluate.py's read_tag."""
+    sentences, current, start = [], [], 1
+    for n, line in enumerate(read_values(path, "a tag"), 1):
         if line:
+            start = start if current else n
             current.append(line)
         else:
-            sentences.append(current)
+            sentences.append((start if current else n, current))
             current = []
     if current:
-        sentences.append(current)
+        sentences.append((start, current))
     return sentences
 
 
 def read_json(path: Path):
-    obj = json.loads(Path(path).read_text(encoding="utf-8"))
+    text = read_text(path)
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise invalid_json(path, e, e.lineno, "the end of the file") from None
     return obj["data"] if isinstance(obj, dict) and "data" in obj else obj  # SQuAD files wrap theirs
 
 
-def read_jsonl_labels(path: Path) -> list:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line)["label"] for line in f]
+def invalid_json(path: Path, e: json.JSONDecodeError, line: int, end: str) -> FileFormatError:
+    """`line`: the file's line (a JSONL line is parsed on its own); `end`: what an empty rest is."""
+    after = e.doc[e.pos:]
+    return FileFormatError(path, f"line {line} column {e.colno}", f"JSON ({e.msg})",
+                           repr(shorten(after, 30)) if after.strip() else end)
 
 
-def squad_answers(data: list[dict]) -> dict[str, list[str]]:
-    return {qa["id"]: [a["text"] for a in qa["answers"]]
-            for article in data for paragraph in article["paragraphs"] for qa in paragraph["qas"]}
+def read_jsonl_labels(path: Path) -> list[int]:
+    """The "label" of each line's object: a choice index (an int; true, 1.0 or "1" would compare
+    differently from the gold's index)."""
+    labels = []
+    for n, line in enumerate(raw_lines(path), 1):
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise invalid_json(path, e, n, "the end of the line") from None
+        if not isinstance(obj, dict) or "label" not in obj:
+            raise FileFormatError(path, f"line {n}", 'a JSON object with a "label"', describe(obj))
+        label = obj["label"]
+        if not isinstance(label, int) or isinstance(label, bool):
+            raise FileFormatError(path, f"line {n}", 'a choice index (an integer) under "label"', describe(label))
+        labels.append(label)
+    return labels
+
+
+def json_object(path: Path, obj, expected: str) -> dict:
+    if not isinstance(obj, dict):
+        raise FileFormatError(path, "the top level", expected, describe(obj))
+    return obj
+
+
+SQUAD = 'SQuAD v1.1 JSON ({"data": [{"paragraphs": [{"qas": [{"id", "answers": [{"text"}]}]}]}]})'
+
+
+def squad_answers(data, path: Path) -> dict[str, list[str]]:
+    """{question id: gold answer texts} of a SQuAD v1.1 file's `data`."""
+    gold = {}
+    for a, article in enumerate(squad_list(data, None, path, "the top level"), 1):
+        for p, paragraph in enumerate(squad_list(article, "paragraphs", path, f"article {a}"), 1):
+            for q, qa in enumerate(squad_list(paragraph, "qas", path, f"article {a} paragraph {p}"), 1):
+                qid = qa.get("id") if isinstance(qa, dict) else None
+                if not isinstance(qid, str):
+                    raise FileFormatError(path, f"article {a} paragraph {p} question {q}",
+                                          f'a question id (a string) under "id" of {SQUAD}', squad_found(qa, "id"))
+                texts = []
+                for answer in squad_list(qa, "answers", path, f"question '{qid}'"):
+                    if not isinstance(answer, dict) or not isinstance(answer.get("text"), str):
+                        raise FileFormatError(path, f"question '{qid}'", 'answers with a "text" (a string)',
+                                              squad_found(answer, "text"))
+                    texts.append(answer["text"])
+                gold[qid] = texts
+    return gold
+
+
+def squad_list(obj, key: str | None, path: Path, where: str) -> list:
+    value = obj if key is None else obj.get(key) if isinstance(obj, dict) else None
+    if not isinstance(value, list):
+        raise FileFormatError(path, where, SQUAD if key is None else f'a list under "{key}" of {SQUAD}',
+                              squad_found(obj, key))
+    return value
+
+
+def squad_found(obj, key: str | None) -> str:
+    if key is None or not isinstance(obj, dict):
+        return describe(obj)
+    return describe(obj[key]) if key in obj else f'no "{key}" in {describe(obj)}'
 
 
 def queries(rows: list[dict]) -> list[dict]:
     return [r for r in rows if r.get("kind", "query") == "query"]
 
 
-def same_count(pred, gold, pred_path: Path, label_path: Path, unit: str) -> None:
+def same_count(pred, gold, pred_path: Path, label_path: Path, unit: str, starts=None) -> None:
+    """One prediction per gold entry. `starts`: (pred, gold) lists of the line each entry starts
+    on, where an entry is not one line (a tag file's sentences)."""
     if len(pred) != len(gold):
-        raise ScoreError(f"{pred_path} has {len(pred)} {unit}, {label_path} has {len(gold)}")
+        one = unit[:-1]
+        first = min(len(pred), len(gold))  # the first entry without a counterpart
+        path = pred_path if len(pred) > len(gold) else label_path
+        line = (starts[0] if path == pred_path else starts[1])[first] if starts else first + 1
+        at = f"{one} {first + 1} of {path} (line {line})" if starts else f"line {line} of {path}"
+        lacks = "has no gold counterpart" if path == pred_path else "has no prediction"
+        raise FileFormatError(pred_path, at, f"{len(gold)} {unit}, one per gold {one}", f"{len(pred)}",
+                              f"{pred_path} has {len(pred)} {unit}, {label_path} has {len(gold)}: "
+                              f"expected one {one} per gold {one}; {at} {lacks}")
     if not gold:
-        raise ScoreError(f"{label_path} is empty")
+        raise FileFormatError(label_path, "line 1", f"at least one {unit[:-1]}", "an empty file",
+                              f"{label_path} is empty")
 
 
 def lines_text(values) -> str:
@@ -192,13 +371,28 @@ def lines_text(values) -> str:
     return "".join(f"{v}\n" for v in values)
 
 
-def score_lines(pred_path: Path, label_path: Path) -> dict:
-    """Accuracy of one-value-per-line files, as evaluate.py scores classification and Tatoeba."""
-    pred, gold = read_lines(pred_path), read_lines(label_path)
-    same_count(pred, gold, pred_path, label_path, "lines")
-    return accuracy(pred, gold)
-
-
 def accuracy(pred: list, gold: list) -> dict:
     correct = sum(p == g for p, g in zip(pred, gold))
     return {"accuracy": correct / len(pred) * 100}  # evaluate.py's operation order, to the last bit
+
+
+def id_notes(gold: dict, pred: dict, pred_path: Path, label_path: Path, units: tuple[str, str]) -> list[str]:
+    """Gold ids without a prediction (each scored 0, as the official scripts do) and
+    predicted ids with no gold (ignored): counted, with up to 5 examples, per file. `units`: what an
+    id names, singular and plural ("question", "questions")."""
+    missing = [q for q in gold if q not in pred]
+    extra = [q for q in pred if q not in gold]
+    notes = []
+    if missing:
+        notes.append(f"{pred_path}: {len(missing)} of {len(gold)} {units[len(gold) > 1]} of {label_path} "
+                     f"{'has' if len(missing) == 1 else 'have'} no prediction, scored 0 as the official "
+                     f"script does: {examples(missing)}")
+    if extra:
+        notes.append(f"{pred_path}: {len(extra)} predicted {units[len(extra) > 1]} "
+                     f"{'are' if len(extra) > 1 else 'is'} not in {label_path}, ignored: {examples(extra)}")
+    return notes
+
+
+def examples(ids: list[str], n: int = 5) -> str:
+    shown = ", ".join(repr(shorten(str(i), 40)) for i in ids[:n])
+    return shown + (f" and {len(ids) - n} more" if len(ids) > n else "")

@@ -3,7 +3,7 @@ indexes the non-English side and queries with English). Files: one line per quer
 (gold / predicted) match; scored by accuracy."""
 from __future__ import annotations
 
-from xstilts.kinds.base import Kind, RetrievalRun, lines_text, queries, score_lines, split_rows
+from xstilts.kinds.base import Kind, RetrievalRun, accuracy, lines_text, queries, read_values, same_count, split_rows
 
 
 class Bitext(Kind):
@@ -24,4 +24,8 @@ class Bitext(Kind):
         return lines_text(preds)
 
     def score(self, task, pred_path, label_path, lang):
-        return score_lines(pred_path, label_path)
+        """Accuracy of one match per line, compared as text as evaluate.py does ("00" is not "0"). Any
+        text can be a match's name (an index, a candidate id), so no value is refused for itself."""
+        gold, pred = read_values(label_path, "a match"), read_values(pred_path, "a match")
+        same_count(pred, gold, pred_path, label_path, "lines")
+        return accuracy(pred, gold)

@@ -2,7 +2,7 @@
 name per row; leaderboard files hold one label per line."""
 from __future__ import annotations
 
-from xstilts.kinds.base import Kind, lines_text, score_lines
+from xstilts.kinds.base import Kind, accuracy, check_labels, lines_text, read_values, same_count
 from xstilts.metrics import text as metrics
 
 
@@ -45,4 +45,9 @@ class Classification(Kind):
         return lines_text(preds)
 
     def score(self, task, pred_path, label_path, lang):
-        return score_lines(pred_path, label_path)
+        """Accuracy of one label per line, as evaluate.py; a predicted label the task does not have
+        is an error (evaluate.py counts it wrong, hiding a misspelt or mis-mapped label)."""
+        gold, pred = read_values(label_path, "a label"), read_values(pred_path, "a label")
+        same_count(pred, gold, pred_path, label_path, "lines")
+        check_labels(pred_path, task, pred, gold)
+        return accuracy(pred, gold)

@@ -3,7 +3,7 @@ tuned on dev gold to maximize F1 and applied to test. Files: one "<xx-id>\\t<en-
 scored by F1 over sets of pairs (the same function tunes the threshold)."""
 from __future__ import annotations
 
-from xstilts.kinds.base import Kind, RetrievalRun, queries, read_lines, split_rows
+from xstilts.kinds.base import FileFormatError, Kind, RetrievalRun, found_line, queries, read_lines, split_rows
 from xstilts.metrics import retrieval as rmetrics
 
 
@@ -40,6 +40,19 @@ class Mining(Kind):
         return "".join(f"{s}\t{t}\n" for s, t in sorted(preds))
 
     def score(self, task, pred_path, label_path, lang):
-        m = rmetrics.bucc_f1({tuple(line.split("\t")) for line in read_lines(pred_path)},
-                             {tuple(line.split("\t")) for line in read_lines(label_path)})
+        m = rmetrics.bucc_f1(read_pairs(pred_path), read_pairs(label_path))
         return {"f1": m["f1"] * 100, "precision": m["precision"] * 100, "recall": m["recall"] * 100}
+
+
+def read_pairs(path) -> set[tuple[str, str]]:
+    """The file's set of (source id, English id) pairs, one a line (duplicates count once, as in
+    evaluate.py). A line without exactly two non-empty ids would be a pair that can never match."""
+    pairs = set()
+    for n, line in enumerate(read_lines(path), 1):
+        pair = tuple(line.split("\t"))
+        if len(pair) != 2 or not all(pair):
+            raise FileFormatError(path, f"line {n}", "two tab-separated ids (<source id><TAB><English id>)",
+                                  f"{len(pair)} column{'s' * (len(pair) != 1)}: {found_line(line)}"
+                                  if len(pair) != 2 else f"an empty id: {found_line(line)}")
+        pairs.add(pair)
+    return pairs

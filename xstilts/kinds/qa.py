@@ -8,7 +8,7 @@ import json
 import math
 
 from xstilts.core import tasks
-from xstilts.kinds.base import Kind, read_json, squad_answers
+from xstilts.kinds.base import FileFormatError, Kind, Scores, describe, id_notes, json_object, read_json, squad_answers
 from xstilts.metrics import text as metrics
 
 MAX_ANSWER_TOKENS = 30
@@ -131,10 +131,22 @@ class QA(Kind):
         return json.dumps({r["id"]: p for r, p in zip(rows, preds)}, ensure_ascii=False, indent=0)
 
     def score(self, task, pred_path, label_path, lang):
-        gold, pred = squad_answers(read_json(label_path)), read_json(pred_path)
-        if task.answers_as == "mlqa":
-            return metrics.mlqa(gold, pred, mlqa_language(lang))
-        return metrics.squad_v1(gold, pred)
+        """SQuAD v1.1's (or MLQA's) EM and F1, as evaluate.py. A question without a prediction scores
+        0 and a prediction without a question is ignored, as the official script does; both are
+        reported as the result's notes."""
+        gold = squad_answers(read_json(label_path), label_path)
+        if not gold:
+            raise FileFormatError(label_path, "data", "at least one question", "none", f"{label_path} holds no questions")
+        for qid, answers in gold.items():
+            if not answers and not task.no_answer:  # SQuAD v1.1 cannot score a question without an answer
+                raise FileFormatError(label_path, f"question '{qid}'", "at least one gold answer", "none")
+        pred = json_object(pred_path, read_json(pred_path), "a JSON object {question id: answer text}")
+        for qid, answer in pred.items():
+            if not isinstance(answer, str):
+                raise FileFormatError(pred_path, f"question '{qid}'", "the answer text (a string)", describe(answer))
+        scored = (metrics.mlqa(gold, pred, mlqa_language(lang)) if task.answers_as == "mlqa"
+                  else metrics.squad_v1(gold, pred))
+        return Scores(scored, id_notes(gold, pred, pred_path, label_path, ("question", "questions")))
 
     def avg_metric(self, averages):
         return (averages["avg_exact_match"] + averages["avg_f1"]) / 2

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 
-from xstilts.kinds.base import Kind, RetrievalRun, queries, read_json, split_rows
+from xstilts.kinds.base import (FileFormatError, Kind, RetrievalRun, Scores, describe, id_notes, json_object, queries,
+                                read_json, split_rows)
 from xstilts.metrics import retrieval as rmetrics
 
 TOP_K = 20  # ranking predictions hold the top 20 (mAP@20)
@@ -37,12 +38,27 @@ class Ranking(Kind):
         return json.dumps({q["id"]: list(r) for q, r in zip(queries(rows), preds)}, ensure_ascii=False)
 
     def score(self, task, pred_path, label_path, lang):
-        gold, pred = read_json(label_path), read_json(pred_path)
+        """A query without a prediction scores 0, a prediction without a query is ignored (as the
+        official scripts); both are reported as the result's notes."""
+        gold = read_ids(label_path, "relevant ids", task.one_gold)
+        pred = read_ids(pred_path, "ranked ids", False)
+        notes = id_notes(gold, pred, pred_path, label_path, ("query", "queries"))
         if task.one_gold:  # utils_mewslix.evaluate: reciprocal rank of the one gold entity in the top 20
             ranks = []
             for q, ids in gold.items():
                 top = pred.get(q, [])[:TOP_K]
                 ranks.append(1.0 / (top.index(ids[0].strip()) + 1) if ids[0].strip() in top else 0.0)
-            return {"map@20": (sum(ranks) / len(ranks) if ranks else 0.0) * 100}
-        return {"map@20": 100 * rmetrics.mean_average_precision_at_k(
-            [pred.get(q, []) for q in gold], [set(ids) for ids in gold.values()], k=TOP_K)}
+            return Scores({"map@20": (sum(ranks) / len(ranks) if ranks else 0.0) * 100}, notes)
+        return Scores({"map@20": 100 * rmetrics.mean_average_precision_at_k(
+            [pred.get(q, []) for q in gold], [set(ids) for ids in gold.values()], k=TOP_K)}, notes)
+
+
+def read_ids(path, what: str, one_gold: bool) -> dict[str, list[str]]:
+    """{query id: [candidate ids]}; a string instead of the list would be searched as text."""
+    obj = json_object(path, read_json(path), f"a JSON object {{query id: [{what}]}}")
+    for q, ids in obj.items():
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise FileFormatError(path, f"query '{q}'", f"a list of {what} (strings)", describe(ids))
+        if one_gold and not ids:
+            raise FileFormatError(path, f"query '{q}'", "its gold id", "an empty list")
+    return obj

@@ -2,7 +2,8 @@
 hold one tag per line and a blank line after each sentence; scored with seqeval's P/R/F1."""
 from __future__ import annotations
 
-from xstilts.kinds.base import Kind, ScoreError, labelled_tokens, pad, pad_labels, read_tags, same_count
+from xstilts.kinds.base import (FileFormatError, Kind, check_labels, labelled_tokens, pad, pad_labels, read_tagged,
+                                same_count)
 from xstilts.metrics import text as metrics
 
 
@@ -77,9 +78,20 @@ class Tagging(Kind):
         return "".join("".join(f"{t}\n" for t in tags) + "\n" for tags in preds)
 
     def score(self, task, pred_path, label_path, lang):
-        pred, gold = read_tags(pred_path), read_tags(label_path)
-        same_count(pred, gold, pred_path, label_path, "sentences")
-        for i, (p, g) in enumerate(zip(pred, gold)):
-            if len(p) != len(g):
-                raise ScoreError(f"{pred_path}: sentence {i + 1} has {len(p)} tags, {label_path} has {len(g)}")
+        """seqeval's chunk P/R/F1, as evaluate.py. Sentences must match the gold's one for one and
+        tag for tag (seqeval 0.0.x silently misaligns them); a tag the task does not have is an error."""
+        pred_at, gold_at = read_tagged(pred_path), read_tagged(label_path)
+        pred, gold = [tags for _, tags in pred_at], [tags for _, tags in gold_at]
+        check_labels(pred_path, task, [t for s in pred for t in s], [t for s in gold for t in s],
+                     [start + j for start, tags in pred_at for j in range(len(tags))])
+        starts = ([s for s, _ in pred_at], [s for s, _ in gold_at])
+        differ = next((i for i, (p, g) in enumerate(zip(pred, gold)) if len(p) != len(g)), None)
+        if differ is not None:
+            (start, p), (gold_start, g) = pred_at[differ], gold_at[differ]
+            counts = ("" if len(pred) == len(gold) else  # a sentence break went missing or came in about here
+                      f" ({len(pred)} sentences where {label_path} has {len(gold)}: a blank line ends each)")
+            raise FileFormatError(pred_path, f"sentence {differ + 1} (line {start})",
+                                  f"{len(g)} tags, as sentence {differ + 1} of {label_path} (line {gold_start})",
+                                  f"{len(p)}{counts}")
+        same_count(pred, gold, pred_path, label_path, "sentences", starts)
         return {m: v * 100 for m, v in metrics.tagging_prf(gold, pred).items()}
