@@ -180,11 +180,26 @@ def lengths(params) -> dict[str, int]:
     return out
 
 
+def path_errors(params) -> list[str]:
+    """The folders profile paper reads that must exist: the mirror, and CCGbank when ccg trains
+    (the local models: shape_of). Profile tiny's are written by its own world stage."""
+    if params.profile != "paper":
+        return []
+    dp, out = params.group("data"), []
+    if dp.local_hub and not Path(dp.local_hub).is_dir():
+        out.append(f"paper.data.local_hub is {dp.local_hub!r}, which does not exist: the folder of the Hub mirror "
+                   f"(`xstilts preflight` lists the `hf download` commands that fill it)")
+    if "ccg" in params.intermediate_members and dp.ccgbank and not (Path(dp.ccgbank) / "data" / "AUTO").is_dir():
+        out.append(f"paper.data.ccgbank is {dp.ccgbank!r}, which holds no data/AUTO/: the ccgbank_1_1 directory "
+                   f"of CCGbank (LDC2005T13)")
+    return out
+
+
 def run(params, deep: bool = False) -> Findings:
     """Every check of the run against its model. `deep` also reads the tokenizer and the weights'
     header of a local copy (a second or so for a 250k-token tokenizer)."""
     shape, errors = shape_of(params, deep)
-    found = Findings(shape, errors)
+    found = Findings(shape, errors + path_errors(params))
     name = f"model '{params.model}' ({shape.source})"
     if any(tasks.TARGETS[t].type == "retrieval" for t in params.active_targets) and shape.num_layers is not None:
         layer = params.retrieval_layer()
