@@ -81,7 +81,7 @@ def main(params, arm: str, task: str) -> None:
     stage_name = f"finetune-{arm}-{task}"
     inputs = checkpoint.digest(paths.encoder(arm), (paths.CODE_MANIFESTS / "finetune.json").read_text(),
                                vars(tp), vars(hp), params.seed, labels, target.no_answer,
-                               {k: v for k, v in used.record().items() if k != "threads"})
+                               used.numerics())
     sharing = [t for t in params.finetune_targets if t in params.active_targets
                and tasks.TARGETS[t].train_from == target.train_from]
     results, costs = {}, {}
@@ -145,7 +145,7 @@ def main(params, arm: str, task: str) -> None:
                           "best_step": best["step"], "log": result["log"]}
         (tmp / paths.TRAIN_LOG).write_text(json.dumps(
             {"arm": arm, "target": task, "target_training": mode, "train_data": target.train_from,
-             "hparams": vars(hp), "runtime": used.record(),
+             "hparams": vars(hp), "runtime": used.numerics(),
              "runs": logs}, indent=2) + "\n")
     write_curves(curve_name, {name: (r["curve"], r["log"]) for name, r in results.items()})
     runtime.write_cost(stage_name, used, costs, time.time() - t0)

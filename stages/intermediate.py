@@ -66,7 +66,7 @@ def main(params, arm: str, task: str) -> None:
         model = TaskModel(encoder, heads)  # one module: the shared encoder and a head per member
         mt = tp.multitask_params()
         key = checkpoint.digest(paths.PRETRAINED, data, (paths.CODE_MANIFESTS / "intermediate.json").read_text(),
-                                vars(tp), params.seed, {k: v for k, v in used.record().items() if k != "threads"})
+                                vars(tp), params.seed, used.numerics())
         curve = []
         log, stats = trainer.train(model, members, tokenizer, tp, params.seed, acc, rt, sampler=mt.sampler,
                                    examples_cap=mt.examples_cap, temperature=mt.temperature,
@@ -81,7 +81,7 @@ def main(params, arm: str, task: str) -> None:
                      "sampler": vars(mt) if len(members) > 1 else None,
                      "lr": lr if lr is not None else tp.lr, "log": log,
                      "best_dev_score": best["dev_score"], "best_step": best["step"],
-                     "runtime": used.record()})
+                     "runtime": used.numerics()})
         if main_process:
             print(f"intermediate {task}: best dev score {best['dev_score']:.4f} at step {best['step']}"
                   + (f"; steps per task {log[-1].get('steps_per_task')}" if len(members) > 1 else ""))

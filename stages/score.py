@@ -25,7 +25,15 @@ from xstilts.eval import summary as summaries
 
 
 def main(params) -> None:
-    summary, scores, by_split = summaries.build(params)
+    try:
+        summary, scores, by_split = summaries.build(params)
+    except BaseException:
+        # DVC removed this stage's outputs before running it, the git-tracked metrics among them: say so
+        gone = [str(p) for p in (paths.METRICS, paths.SCORES, paths.BY_SPLIT) if not p.exists()]
+        if gone:
+            print(f"note: scoring failed, and DVC removed {', '.join(gone)} before it ran; `git checkout -- "
+                  f"{' '.join(gone)}` brings back the committed ones (docs/failures.md)", file=sys.stderr)
+        raise
     io.atomic_write_text(paths.BY_SPLIT, json.dumps(by_split, indent=1) + "\n")
     io.atomic_write_text(paths.METRICS, json.dumps(summary, indent=2) + "\n")
     io.atomic_write_text(paths.SCORES, json.dumps(scores, indent=2) + "\n")

@@ -299,3 +299,26 @@ def test_every_schema_has_a_generator_and_a_source():
     schemas has a row generator here and a source that uses it."""
     ours = fixtures.features()
     assert set(fixtures.GENERATORS) == set(ours) == set(fixtures.SCHEMA_OF.values())
+
+
+def test_moving_the_mirror_changes_no_prepared_byte(mirror, tmp_path):
+    """meta.json names the mirror by its param, not its path: a mirror moved to another folder (or
+    another machine) reruns prepare, which writes the same bytes, so nothing downstream reruns."""
+    import json
+    import shutil
+
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(mirror["hub"] / "facebook/xnli", moved / "facebook/xnli")
+    shutil.copytree(mirror["hub"] / "nyu-mll/glue", moved / "nyu-mll/glue")
+    written = []
+    for hub in (mirror["hub"], moved):
+        params = config.validate(paper_raw(hub, finetune_targets=["xnli"], retrieval_targets=[], languages=["de"]))
+        loader, task = prepare.Loader(params), tasks.TARGETS["xnli"]
+        meta = {"counts": {}, "dropped": {}, "languages": list(params.target_languages("xnli"))}
+        out = tmp_path / f"prepared-{len(written)}"
+        prepare.write_training(loader, task, params, out, meta)
+        prepare.write_eval(loader, task, params, out, tmp_path / f"labels-{len(written)}", meta)
+        meta["sources"] = loader.provenance
+        written.append((json.dumps(meta, sort_keys=True), sorted((p.relative_to(out).as_posix(), p.read_bytes())
+                                                                 for p in out.rglob("*") if p.is_file())))
+    assert written[0] == written[1] and str(mirror["hub"]) not in written[0][0]

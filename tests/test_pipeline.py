@@ -68,6 +68,18 @@ def test_repro_then_noop_then_experiments(repo):
     noop = run(["dvc", "repro"], repo)
     assert "Running stage" not in noop.stdout and time.time() - t0 < 15, noop.stdout
 
+    # exactly what changed reruns (issue 19): one task's epochs make that task's two fine-tunes stale, and
+    # nothing else; a forced rerun with the same inputs writes the same bytes, so `score` stays up to date
+    raw = yaml.safe_load((repo / "params.yaml").read_text())
+    raw["tiny"]["target_train"]["tasks"]["udpos"]["epochs"] = 2
+    (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    stale = json.loads(run(["dvc", "status", "--json"], repo).stdout)
+    assert sorted(stale) == ["finetune@baseline-udpos", "finetune@intermediate-udpos"], stale
+    run(["git", "checkout", "--", "params.yaml"], repo)
+    forced = run(["dvc", "repro", "-f", "-s", "finetune@baseline-xnli"], repo)
+    assert "Running stage 'finetune@baseline-xnli'" in forced.stdout
+    assert "up to date" in run(["dvc", "status"], repo).stdout
+
     # an edit to the report's code reruns the code stage and the report, no training (issue 16)
     report = repo / "xstilts/research/report.py"
     report.write_text(report.read_text() + "\n# an edit\n")

@@ -228,3 +228,20 @@ def test_a_faulty_file_in_the_score_stage_is_one_line_no_traceback(tmp_path, mon
     assert e.value.code == 2
     assert capsys.readouterr().err == (f"error: {pred}: line 3: expected one of xnli's labels (entailment, neutral, "
                                        "contradiction), found 'LABEL_2'\n")
+
+
+def test_a_failing_score_stage_says_dvc_removed_the_tracked_metrics(tmp_path, monkeypatch, capsys):
+    """DVC deletes a stage's outputs before running it: a score stage that fails leaves the git-tracked
+    reports/metrics.json deleted, and says so, with the command that brings it back."""
+    from types import SimpleNamespace
+
+    from xstilts.eval import summary as summaries
+    monkeypatch.chdir(tmp_path)
+
+    def broken(params):
+        raise summaries.scorer.ScoreError("data/predictions/intermediate/xnli/test-en.tsv: line 3: bad")
+    monkeypatch.setattr(summaries, "build", broken)
+    with pytest.raises(Exception, match="line 3"):
+        stage_script("score").main(SimpleNamespace())
+    err = capsys.readouterr().err
+    assert "DVC removed reports/metrics.json" in err and "git checkout -- reports/metrics.json" in err

@@ -3,6 +3,7 @@ gradients for every trainable kind, bf16 autocast runs, batches are seeded and r
 runtime's settings are checked. (Killing and resuming a real stage, and DDP over two processes,
 are in tests/test_runtime_stages.py.)"""
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -164,7 +165,8 @@ def test_cuda_request_without_cuda_is_one_clear_error():
         runtime.start(config.RuntimeParams(**{**vars(RT), "device": "cuda"}))
 
 
-def test_a_killed_writers_temp_folder_is_removed_at_the_next_start(tmp_path):
+def test_earlier_temp_folders_are_removed_at_the_next_start(tmp_path):
+    """What kill -9 leaves (any process's, dead or not: one stage writes an output) goes at the next write."""
     import subprocess
     import sys
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -172,11 +174,53 @@ def test_a_killed_writers_temp_folder_is_removed_at_the_next_start(tmp_path):
     stale = tmp_path / f".out.tmp-{dead.pid}"
     stale.mkdir()
     (stale / "half.txt").write_text("half")
-    alive = tmp_path / f".out.tmp-{os.getppid()}"  # a live process's: left alone
-    alive.mkdir()
+    other = tmp_path / f".out.tmp-{os.getppid()}"
+    other.mkdir()
+    unrelated = tmp_path / f".outer.tmp-{dead.pid}"
+    unrelated.mkdir()
     with io.atomic_dir(tmp_path / "out") as tmp:
         (tmp / "done.txt").write_text("done")
-    assert not stale.exists() and alive.exists() and (tmp_path / "out" / "done.txt").exists()
+    assert not stale.exists() and not other.exists() and unrelated.exists()
+    assert (tmp_path / "out" / "done.txt").exists()
+
+
+def test_pipeline_outputs_are_staged_where_no_dep_sees_them(tmp_path, monkeypatch):
+    """A relative (pipeline) output is written under .staging/, not beside itself inside a folder
+    another stage depends on (score depends on all of data/predictions)."""
+    from xstilts.core import paths
+    monkeypatch.chdir(tmp_path)
+    out = Path("data/predictions/baseline/xnli")
+    with io.atomic_dir(out) as tmp:
+        assert tmp.parent == paths.STAGING and not str(tmp).startswith("data/")
+        assert not (tmp_path / "data/predictions/baseline").exists() or not any(
+            (tmp_path / "data/predictions/baseline").iterdir())
+        (tmp / "test-en.tsv").write_text("x\n")
+    assert (tmp_path / out / "test-en.tsv").exists() and list((tmp_path / paths.STAGING).iterdir()) == []
+
+
+def test_sigterm_removes_the_stage_output_being_written(tmp_path):
+    """SIGTERM (a scheduler's preemption, a Ctrl-C'd `dvc repro`) cleans up what the stage was writing."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    code = ("import time\nfrom pathlib import Path\nfrom xstilts.core import io, stage\n"
+            "def main(params):\n"
+            "    with io.atomic_dir(Path('data/out')) as tmp:\n"
+            "        (tmp / 'half.txt').write_text('half')\n"
+            "        print('writing', flush=True)\n"
+            "        time.sleep(60)\n"
+            "stage.run(main)\n")
+    from conftest import ROOT
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    staged = list((tmp_path / ".staging").iterdir())
+    assert len(staged) == 1 and (staged[0] / "half.txt").exists()
+    t0 = time.time()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 143 and time.time() - t0 < 10
+    assert list((tmp_path / ".staging").iterdir()) == [] and not (tmp_path / "data/out").exists()
 
 
 def test_two_ddp_processes_match_one_process_without_dropout(tmp_path):

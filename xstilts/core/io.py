@@ -1,5 +1,5 @@
 """Atomic outputs and JSON lines: an interrupted stage never leaves a half-written output that
-looks complete (temp path beside it, then rename)."""
+looks complete (a temp path under .staging/, then rename)."""
 from __future__ import annotations
 
 import contextlib
@@ -9,16 +9,28 @@ import shutil
 from pathlib import Path
 from typing import Iterator
 
+from xstilts.core import paths
+
 
 # --- atomic outputs ---------------------------------------------------------------------------
+def staging_dir(path: Path, pid: int | None = None) -> Path:
+    """Where `path` is written before it is complete. A pipeline output (a relative path) is staged
+    under .staging/, outside every folder a stage lists as a dep (a half-written folder inside
+    data/predictions would be hashed into `score`'s deps); anything else beside itself."""
+    pid = os.getpid() if pid is None else pid
+    if not path.is_absolute():
+        return paths.STAGING / f"{path.as_posix().replace('/', '__')}.tmp-{pid}"
+    return path.with_name(f".{path.name}.tmp-{pid}")
+
+
 @contextlib.contextmanager
 def atomic_dir(path: Path) -> Iterator[Path]:
-    """Yield a temp dir beside `path`; on success it replaces `path`, on error it is removed.
-    An interrupted stage thus never leaves a half-written output that looks complete."""
+    """Yield a temp dir; on success it replaces `path`, on error (and on SIGTERM: xstilts/core/stage.py
+    turns it into SystemExit) it is removed. An interrupted stage thus never leaves a half-written
+    output that looks complete; what kill -9 leaves is removed by the next write of the same output."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = staging_dir(path)
     remove_stale(path)
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
         yield tmp
@@ -27,28 +39,21 @@ def atomic_dir(path: Path) -> Iterator[Path]:
         raise
     if path.exists():
         shutil.rmtree(path) if path.is_dir() else path.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp.rename(path)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale(path: Path) -> None:
-    """Temp folders beside `path` left by a killed process (kill -9 cannot clean up): removed."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        return
-    for old in path.parent.glob(f".{path.name}.tmp-*"):
-        pid = old.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-            shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+    """Earlier temp folders of `path` (a process killed by kill -9 cannot clean up), whichever process
+    made them: one stage writes an output, and DVC runs one stage of a workspace at a time."""
+    path, mine = Path(path), staging_dir(Path(path))
+    prefixes = {(mine.parent, mine.name.rsplit("-", 1)[0] + "-"), (path.parent, f".{path.name}.tmp-")}  # the
+    for where, prefix in prefixes:                                # latter: beside the output, as older code wrote
+        if not where.is_dir():
+            continue
+        for old in where.iterdir():
+            if old.name.startswith(prefix) and old.name[len(prefix):].isdigit() and old != mine:
+                shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

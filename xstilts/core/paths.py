@@ -44,6 +44,8 @@ FIGURES = REPORTS / "figures"
 CURVES = REPORTS / "curves"
 
 # outside every DVC out (git- and dvc-ignored): resumable state and what each stage cost
+STAGING = Path(".staging")                 # outputs being written (xstilts/core/io.py): outside every DVC dep,
+                                           # renamed into place when complete
 CHECKPOINTS = Path(".checkpoints")         # <stage>/<run>-<inputs hash>/: resumable training state
 TRAINED = CHECKPOINTS / "trained"          # <inputs hash>/: a trained model two stages share (SQuAD: XQuAD, MLQA)
 COSTS = Path("logs/costs")                 # <stage>.json: wall time, device, processes, tokens

@@ -4,6 +4,7 @@ errors a user can fix printed as one line with their exit code (2 params, 3 data
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from typing import Callable
 
@@ -11,8 +12,14 @@ from xstilts.core import checks, config
 from xstilts.core.errors import XstiltsError
 
 
+def _terminated(signum, frame) -> None:
+    raise SystemExit(128 + signum)  # unwinds: atomic_dir removes what was being written
+
+
 def run(main: Callable[..., None], *args) -> None:
-    """Call main(params, *args)."""
+    """Call main(params, *args). SIGTERM (a scheduler's preemption) exits through Python's unwinding,
+    so nothing half-written stays (the trainer takes SIGTERM over while it trains, to checkpoint)."""
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         params = config.load()
         problems = checks.run(params).errors  # the run against its model: milliseconds, before any work

@@ -62,7 +62,9 @@ class Loader:
         malformed source becomes a one-line DataSourceError naming the file."""
         if source.repo == tasks.CCGBANK:
             rows = sources.load_ccgbank(self.ccgbank, source.split)
-            self.provenance.append({"source": source.label, "path": str(self.ccgbank)})
+            # the param that names the folder, not the folder: a path is the machine's, and moving the
+            # data must not change this tracked file (nor rerun what depends on it)
+            self.provenance.append({"source": source.label, "from": f"{self.profile}.data.ccgbank"})
             return rows, normalize.Dropped()
         ds = self.dataset(source, lang)
         where = self.location(source, lang)
@@ -79,8 +81,8 @@ class Loader:
         revision = self.revision(source)
         ds = sources.load_source(source.repo, config_name, source.split, local_hub=self.local_hub, revision=revision)
         record = {"repo": source.repo, "config": config_name, "split": source.split, "revision": revision}
-        if self.local_hub is not None:
-            record["local_hub"] = str(self.local_hub)
+        if self.local_hub is not None:  # which mirror, not where it is (see rows)
+            record["from"] = "the embedded world" if self.profile == "tiny" else "paper.data.local_hub"
         else:
             record["resolved"] = sources.resolved_revision(ds)
         if record not in self.provenance:

@@ -71,7 +71,7 @@ def pretrain_tiny(pp, spec, seed: int, out: Path, rt) -> dict:
                      early_stopping_examples=0, eval_every=pp.max_steps + 1, patience=1, tasks={}, log_every=50)
     hp = TaskHparams(batch_size=pp.batch_size, epochs=1, max_seq_length=pp.max_seq_length)
     key = checkpoint.digest(paths.WORLD_CORPUS, (paths.CODE_MANIFESTS / "pretrain.json").read_text(), vars(pp),
-                            vars(spec), seed, {k: v for k, v in used.record().items() if k != "threads"})
+                            vars(spec), seed, used.numerics())
     curve = []
     _, stats = trainer.train(model, [trainer.Member("mlm", kinds.get("mlm"), [], [], hp, train_feats=packed)],
                              tokenizer, tp, seed, acc, rt, mlm_probability=pp.mlm_probability,
@@ -86,7 +86,7 @@ def pretrain_tiny(pp, spec, seed: int, out: Path, rt) -> dict:
             "parameters": sum(p.numel() for p in encoder.parameters()),
             "vocab_size": len(tokenizer), "steps": pp.max_steps,
             "final_mlm_loss": log[-1]["mlm_loss"], "first_mlm_loss": log[0]["mlm_loss"], "curve": log,
-            "runtime": used.record(), "cost": (used, stats)}
+            "runtime": used.numerics(), "cost": (used, stats)}
 
 
 def pretrain_paper(pp, spec, out: Path) -> dict:

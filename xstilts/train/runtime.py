@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 @dataclass
 class Runtime:
-    """What `start` resolved: recorded in train_log.json (numbers can depend on these)."""
+    """What `start` resolved (numerics(): what train_log.json records; record(): all, for the cost log)."""
     device: str
     precision: str
     processes: int
@@ -27,6 +27,13 @@ class Runtime:
 
     def record(self) -> dict:
         return asdict(self)
+
+    def numerics(self) -> dict:
+        """The settings the numbers can depend on: what train_log.json records and what a checkpoint
+        must match to resume. Not the thread count or the device's name: those are the machine's (the
+        cost log, outside DVC's outputs, has them), so a rerun elsewhere with the same numbers leaves
+        the outputs' bytes, and everything downstream, unchanged."""
+        return {k: v for k, v in asdict(self).items() if k not in ("threads", "device_name")}
 
 
 def distributed() -> bool:
