@@ -47,10 +47,22 @@ def relaunch(rt) -> None:
     and before any tensor work; inside a launched process it does nothing."""
     if rt.processes <= 1 or "LOCAL_RANK" in os.environ:
         return
+    lease_devices(rt, rt.processes)  # the ranks inherit CUDA_VISIBLE_DEVICES; this process holds the locks
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={rt.processes}",
            *sys.argv]
     print(f"runtime: {rt.processes} processes (DDP): {' '.join(cmd[1:])}", flush=True)
     sys.exit(subprocess.call(cmd))
+
+
+def lease_devices(rt, count: int) -> None:
+    """Lease `count` free GPUs before CUDA initializes (xstilts/train/leases.py: DVC queue workers of
+    `xstilts grid -j N` would otherwise all land on GPU 0). Nothing on CPU, or where no GPU is found."""
+    from xstilts.train import leases
+    if rt.device == "cpu" or (rt.device == "auto" and not leases.candidates()):
+        return
+    held = leases.lease(count)
+    if not held.inherited:
+        print(f"runtime: leased GPU(s) {','.join(held.devices)}", flush=True)
 
 
 def resolve(rt) -> tuple[str, str]:
@@ -70,7 +82,9 @@ def resolve(rt) -> tuple[str, str]:
 
 
 def start(rt, multitask: bool = False):
-    """(Accelerator, Runtime). Call before any CUDA work: determinism must be set up first."""
+    """(Accelerator, Runtime). Call before any CUDA work: determinism must be set up first, and the
+    GPU leased (CUDA_VISIBLE_DEVICES is read once, when CUDA starts)."""
+    lease_devices(rt, 1)
     if rt.deterministic:  # cuBLAS needs this before CUDA initializes, or deterministic mode raises
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     import torch
