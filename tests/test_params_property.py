@@ -2,6 +2,7 @@
 random overrides of params.yaml. Every outcome is either a valid Params (and then the checks against
 the model run too) or one ParamsError line naming the key and the value: never another exception,
 never a hang."""
+import copy
 import time
 
 import pytest
@@ -60,7 +61,7 @@ def exercise(params) -> None:
 @given(profile=st.sampled_from(["tiny", "paper"]),
        overrides=st.lists(st.tuples(st.sampled_from(PATHS), VALUES), min_size=1, max_size=3))
 def test_any_override_is_valid_or_one_line_naming_it(profile, overrides):
-    raw = yaml.safe_load(yaml.safe_dump(RAW))
+    raw = copy.deepcopy(RAW)
     raw["profile"] = profile
     for path, value in overrides:
         set_path(raw, path, value)
