@@ -99,8 +99,8 @@ def test_paper_profile_end_to_end_on_fixtures(paper):
          "-S", "intermediate_mlm=true", "-n", "paper-a"], repo)
     check_outputs(repo, "xtreme", ["xnli", "panx", "tydiqa", "bucc2018", "tatoeba"], "FacebookAI/xlm-roberta-large")
     print(f"paper run A: {time.time() - t0:.0f} s")
-    members = json.loads((repo / "data/prepared/intermediate/meta.json").read_text())
-    assert set(tasks.MULTITASK["multitask"]) <= set(json.dumps(members).split('"')) and (
+    meta = json.loads((repo / "data/prepared/intermediate/meta.json").read_text())
+    assert set(tasks.MULTITASK["multitask"]) <= set(meta["members"]) and (
         repo / "data/prepared/intermediate/mlm").is_dir()
 
     # no tiny artifact in profile paper's DAG: changing any tiny.* param leaves nothing to run
