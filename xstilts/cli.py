@@ -83,22 +83,34 @@ def grid(claim_ids: str = CLAIMS_OPTION,
          family: str = typer.Option(None, "--family", help="a research-question family instead of the claims "
                                                            "(`xstilts families` lists them)"),
          profile: str = typer.Option(None, "--profile", help="tiny | paper (default: params.yaml's)"),
-         jobs: int = typer.Option(1, "--jobs", "-j", help="parallel queue workers (`dvc queue start -j`)"),
-         wait: bool = typer.Option(True, "--wait/--no-wait", help="wait for the queue, then collect and judge"),
+         jobs: int = typer.Option(1, "--jobs", "-j", help="parallel queue workers (`dvc queue start -j`); each "
+                                                          "stage leases its own GPU(s)"),
+         wait: bool = typer.Option(True, "--wait/--no-wait", help="wait for the runs, then collect and judge"),
          dry_run: bool = typer.Option(False, "--dry-run", help="print the plan (profile paper: with a GPU-hour "
-                                                                "estimate), queue nothing")) -> None:
-    """Queue (DVC's queue) every experiment the registered claims need, or one family's grid, at every
-    seed of `seeds`, skipping the ones done; wait; collect them into reports/grid.json; print each
-    claim's verdict or the family's answer."""
+                                                                "estimate; with --slurm: the sbatch script), run nothing"),
+         on_slurm: bool = typer.Option(False, "--slurm", help="one SLURM job array, one experiment per task, each in "
+                                                              "its own clone, sharing the default DVC remote"),
+         partition: str = typer.Option(None, "--partition", help="--slurm: sbatch --partition"),
+         gpus_per_job: int = typer.Option(None, "--gpus-per-job", help="--slurm: GPUs per task (sbatch --gres=gpu:G; "
+                                                                       "default 1 in profile paper, 0 in tiny); "
+                                                                       "G > 1 runs the stages DDP over them"),
+         time_limit: str = typer.Option(None, "--time", help="--slurm: sbatch --time, e.g. 24:00:00"),
+         cpus_per_task: int = typer.Option(None, "--cpus-per-task", help="--slurm: sbatch --cpus-per-task")) -> None:
+    """Run (DVC's queue here, or SLURM with --slurm) every experiment the registered claims need, or one
+    family's grid, at every seed of `seeds`, skipping the ones done; wait; collect them into
+    reports/grid.json; push them to the default DVC remote and the git remote; print each claim's
+    verdict or the family's answer, and the measured device-hours."""
+    from xstilts.research import grid as grid_mod, slurm
+    slurm_opts = slurm.Options(partition, gpus_per_job, time_limit, cpus_per_task) if on_slurm else None
+    if not on_slurm and (partition or gpus_per_job is not None or time_limit or cpus_per_task):
+        raise config.ParamsError("--partition, --gpus-per-job, --time and --cpus-per-task go with --slurm")
     if family:
         if claim_ids:
             raise config.ParamsError("give --claims or --family, not both")
-        from xstilts.research import grid as grid_mod
-        grid_mod.family_grid(family, profile, jobs, wait, dry_run)
+        grid_mod.family_grid(family, profile, jobs, wait, dry_run, slurm_opts)
         return
     ids = [c.strip() for c in claim_ids.split(",")] if claim_ids else None
-    from xstilts.research import grid as grid_mod
-    judged = grid_mod.claims_grid(ids, profile, jobs, wait, dry_run)
+    judged = grid_mod.claims_grid(ids, profile, jobs, wait, dry_run, slurm_opts)
     if judged:
         grid_mod.print_judgements(judged)
 
@@ -107,23 +119,35 @@ def grid(claim_ids: str = CLAIMS_OPTION,
 def claim(claim_id: str = typer.Argument(..., help="a claim id (`xstilts claims`)"),
           jobs: int = typer.Option(1, "--jobs", "-j", help="parallel queue workers")) -> None:
     """Regenerate one claim: run (or reuse) exactly the experiments it needs; print paper value,
-    reproduced value, verdict and the provenance of every number."""
-    from xstilts.research import grid as grid_mod
+    reproduced value, verdict, the provenance of every number and what its runs cost."""
+    from xstilts.research import cost, grid as grid_mod
     judged = grid_mod.claims_grid([claim_id], None, jobs, True, False)
     grid_mod.print_judgements(judged)
     for j in judged:
+        runs = {}
         for prov in j.provenance:
             print(f"  {prov['setting']}@{prov['seed']} ({prov['arm']} arm): {prov['source']} {prov['name']} "
                   f"commit {prov['commit'][:10]} score stage {prov['score_stage_md5'][:10]}")
+            runs[prov["commit"]] = prov.get("cost")
         if j.detail:
             print(f"  detail: {json.dumps(j.detail, default=str)}")
+        measured = [c for c in runs.values() if c]
+        print(f"  cost: {cost.hours_text(sum(c['device_hours'] for c in measured))} device-hours measured for "
+              f"{len(measured)} of {len(runs)} run(s)")
 
 
 @app.command()
-def collect() -> None:
+def collect(from_remote: bool = typer.Option(False, "--remote", help="first fetch every experiment the git remote "
+                                                                    "holds (a colleague's, a cluster's)"),
+            with_data: bool = typer.Option(False, "--with-data", help="--remote: also pull their outputs and "
+                                                                      "run-cache from the default DVC remote")) -> None:
     """Gather the current runs of registered settings and families (experiments, branches, HEAD) into
     reports/grid.json."""
-    from xstilts.research import claims, grid, results
+    from xstilts.research import claims, grid, remote, results
+    if with_data and not from_remote:
+        raise config.ParamsError("--with-data goes with --remote")
+    if from_remote:
+        remote.pull_experiments(remote.default(), with_data)
     p = config.load()
     reg = claims.registry()
     runs, notes, found = grid.grid_file_runs(reg, results.params_raw(), p.profile, results.current_runs())

@@ -48,7 +48,9 @@ STAGING = Path(".staging")                 # outputs being written (xstilts/core
                                            # renamed into place when complete
 CHECKPOINTS = Path(".checkpoints")         # <stage>/<run>-<inputs hash>/: resumable training state
 TRAINED = CHECKPOINTS / "trained"          # <inputs hash>/: a trained model two stages share (SQuAD: XQuAD, MLQA)
-COSTS = Path("logs/costs")                 # <stage>.json: wall time, device, processes, tokens
+COSTS = Path("logs/costs")                 # <stage>.json: wall time, device, processes, tokens; and
+                                           # experiments/<baseline>/<name>/<stage>.json for DVC experiments
+SLURM_DIR = Path(".dvc/tmp/xstilts-slurm")  # `xstilts grid --slurm`: scripts, jobs.json, task logs, work dirs
 
 TRAIN_LOG = "train_log.json"
 META = "meta.json"

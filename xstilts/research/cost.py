@@ -127,3 +127,53 @@ def estimate_all(experiments: list[config.Params], covered: set | None = None) -
         out.append(estimate(params, with_baseline=key not in covered))
         covered.add(key)
     return out
+
+
+# --- measured: what the stages of an experiment recorded ------------------------------------------
+def measured(baseline: str, name: str, root: Path = paths.COSTS) -> dict | None:
+    """What the stages of experiment `name` (on `baseline`) cost where they ran: the sum of the
+    logs/costs/experiments/<baseline>/<name>/<stage>.json that xstilts.train.runtime.write_cost
+    wrote. Stages DVC restored from its run-cache ran nothing and cost nothing here. None when no
+    stage of it ran on this machine (or its logs did not come back from a job)."""
+    import json
+    folder = Path(root) / "experiments" / baseline / name
+    logs = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not logs:
+        return None
+    rows = [json.loads(p.read_text()) for p in logs]
+    devices = sorted({r["runtime"].get("device_name") or r["runtime"].get("device", "?") for r in rows})
+    return {"device_hours": round(sum(r["device_seconds"] for r in rows) / 3600, 4),
+            "hours": round(sum(r["seconds"] for r in rows) / 3600, 4),
+            "tokens": sum(r.get("tokens", 0) for r in rows), "stages": len(rows), "devices": devices,
+            "gpu": any(r["runtime"].get("device") == "cuda" for r in rows)}
+
+
+def measured_hours(runs) -> tuple[float, int, int]:
+    """(device-hours, runs measured, runs) over distinct runs (by commit)."""
+    seen, total, n = set(), 0.0, 0
+    for r in runs:
+        if r.commit in seen:
+            continue
+        seen.add(r.commit)
+        c = r.provenance.get("cost")
+        if c:
+            total += c["device_hours"]
+            n += 1
+    return total, n, len(seen)
+
+
+def run_estimate(params_raw: dict) -> float | None:
+    """The GPU-hour estimate of one run's params (both arms), or None where there is none (profile
+    tiny, or a model benchmarks/throughput.csv does not list)."""
+    if params_raw.get("profile") != "paper":
+        return None
+    try:
+        return estimate(config.validate(params_raw), with_baseline=True).gpu_hours
+    except (config.ParamsError, KeyError):
+        return None
+
+
+def hours_text(value: float | None, gpu: bool = True) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if value < 10 else f"{value:.1f}"

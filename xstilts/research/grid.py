@@ -5,7 +5,7 @@ functions are the command line's bodies."""
 from __future__ import annotations
 
 from xstilts.core import config, tasks
-from xstilts.research import answers, claims, cost, families, judge, queue, results
+from xstilts.research import answers, claims, cost, families, judge, queue, remote, results, slurm
 
 
 def fmt(value, relative: bool) -> str:
@@ -31,8 +31,10 @@ def print_judgements(judged) -> None:
               + (f" (missing: {', '.join(j.missing[:3])}{', ...' if len(j.missing) > 3 else ''})" if j.missing else ""))
 
 
-def claims_grid(claim_ids: list[str] | None, profile: str | None, jobs: int, wait: bool, dry_run: bool) -> list:
-    """Plan, queue and run the experiments the claims need; collect; judge. Shared by grid and claim."""
+def claims_grid(claim_ids: list[str] | None, profile: str | None, jobs: int, wait: bool, dry_run: bool,
+                on_slurm: slurm.Options | None = None) -> list:
+    """Plan, queue and run the experiments the claims need (DVC's queue here, or a SLURM job array);
+    collect; push them to the shared cache; judge. Shared by grid and claim."""
     p = config.load()
     profile = profile or p.profile
     config.check_name("profile", profile, tasks.PROFILES)
@@ -53,23 +55,91 @@ def claims_grid(claim_ids: list[str] | None, profile: str | None, jobs: int, wai
     print_planned(planned, 34)
     if dry_run and profile == "paper" and todo:
         print_cost(planned, raw)
-    if dry_run:
-        return []
+    store = None if dry_run else shared_cache()
     if todo:
-        if not queue_and_wait(todo, jobs, wait):
+        label = "claims" if claim_ids is None else "-".join(claim_ids)[:40]
+        if not run_todo(todo, jobs, wait, dry_run, on_slurm, label, store):
             return []
         found, notes = results.match(reg, results.current_runs(), raw, profile)
-    results.write_grid(grid_file_runs(reg, raw, profile, results.current_runs())[0], profile)
+        require_done(todo, [r.name for by in found.values() for r in by.values()], on_slurm)
+    if dry_run:
+        return []
+    runs, _, _ = grid_file_runs(reg, raw, profile, results.current_runs())
+    results.write_grid(runs, profile)
     for n in notes:
         print(f"warning: {n}")
     print(f"collected into {results.GRID_FILE}; `dvc repro report` rebuilds the report")
+    used = [r for by in found.values() for r in by.values()]
+    push(used, store)
+    print_measured(used)
     evidence = results.evidence(found)
     return [judge.judge(c, evidence, p.seeds, reg.bootstrap) for c in chosen]
+
+
+def shared_cache() -> remote.Remote | None:
+    """The default DVC remote, checked before anything runs (one line on what to fix), or None."""
+    store = remote.default()
+    if store is not None:
+        remote.check(store)
+    return store
+
+
+def run_todo(todo: list, jobs: int, wait: bool, dry_run: bool, on_slurm, label: str, store) -> bool:
+    """Run the missing experiments here (DVC's queue) or on SLURM; True when they are done and to collect."""
+    if on_slurm is not None:
+        on_slurm = slurm.for_profile(on_slurm, todo[0].overrides.get("profile") or config.load().profile)
+        if store is not None and not dry_run:
+            remote.push_workspace(store)  # what this workspace computed, for the jobs to restore
+        return slurm.run(todo, on_slurm, label, wait, dry_run, store)
+    if dry_run:
+        return False
+    return queue_and_wait(todo, jobs, wait)
+
+
+def require_done(todo: list, found_names: list[str], on_slurm) -> None:
+    """After the runs: every planned experiment has a current run, else say which did not and where to look."""
+    missing = [e.name for e in todo if e.name not in found_names]
+    if not missing:
+        return
+    where = slurm.failed_tasks(missing) if on_slurm is not None else \
+        [f"{n}: `dvc queue logs {n}`" for n in missing]
+    raise results.GridError(f"{len(missing)} experiment(s) ended without a result:\n  " + "\n  ".join(where)
+                            + "\nrerun the same command: what is done is skipped, and a task resumes from its checkpoints")
+
+
+def push(runs: list, store) -> None:
+    """With a default DVC remote: every experiment these results use that the git remote lacks."""
+    if store is None:
+        return
+    names = remote.unpushed(runs)
+    if names:
+        remote.push_experiments(names, store)
+
+
+def print_measured(runs: list) -> None:
+    """Measured device-hours per experiment (xstilts/train/runtime.py's cost logs), with the estimate."""
+    seen = {}
+    for r in runs:
+        seen.setdefault(r.commit, r)
+    if not seen:
+        return
+    print(f"cost, measured where each run's stages ran (stages restored from the run-cache cost nothing):")
+    print(f"  {'run':<56} {'device-h':>9} {'device':<22} {'estimate GPU-h':>14}")
+    for r in seen.values():
+        c = r.provenance.get("cost")
+        print(f"  {r.name:<56} {cost.hours_text(c['device_hours']) if c else '-':>9} "
+              f"{', '.join(c['devices']) if c else 'not measured here':<22} "
+              f"{cost.hours_text(cost.run_estimate(r.params)):>14}")
+    total, n, of = cost.measured_hours(seen.values())
+    print(f"  total: {cost.hours_text(total)} device-hours measured for {n} of {of} run(s)")
 
 
 def print_planned(planned: list, width: int) -> None:
     for e in planned:
         where = f"done: {e.run.source} {e.run.name} @ {e.run.commit[:8]}" if e.done else "to run"
+        measured = e.run.provenance.get("cost") if e.done else None
+        if measured:
+            where += f" ({cost.hours_text(measured['device_hours'])} device-h, {', '.join(measured['devices'])})"
         print(f"  {e.name:<{width}} {where}")
 
 
@@ -105,7 +175,8 @@ def print_cost(planned: list, raw: dict) -> None:
         print(f"  throughput: {s}")
 
 
-def family_grid(family_id: str, profile: str | None, jobs: int, wait: bool, dry_run: bool) -> None:
+def family_grid(family_id: str, profile: str | None, jobs: int, wait: bool, dry_run: bool,
+                on_slurm: slurm.Options | None = None) -> None:
     p = config.load()
     profile = profile or p.profile
     config.check_name("profile", profile, tasks.PROFILES)
@@ -120,16 +191,21 @@ def family_grid(family_id: str, profile: str | None, jobs: int, wait: bool, dry_
     print(f"{fam.id} ({profile}, seeds {', '.join(map(str, p.seeds))}): {fam.question}\n"
           f"{len(planned)} experiments: {len(planned) - len(todo)} done, {len(todo)} to run")
     print_planned(planned, 56)
-    if dry_run:
-        if profile == "paper" and todo:
-            print_cost(planned, raw)
+    if dry_run and profile == "paper" and todo:
+        print_cost(planned, raw)
+    store = None if dry_run else shared_cache()
+    if todo and not run_todo(todo, jobs, wait, dry_run, on_slurm, fam.id, store):
         return
-    if todo and not queue_and_wait(todo, jobs, wait):
+    if dry_run:
         return
     runs = results.current_runs()
+    found = families.match(fam, reg, runs, raw, profile)
+    require_done(todo, [r.name for by in found.values() for r in by.values()], on_slurm)
     results.write_grid(grid_file_runs(reg, raw, profile, runs)[0], profile)
     print(f"collected into {results.GRID_FILE}; `dvc repro report` rebuilds the report")
-    found = families.match(fam, reg, runs, raw, profile)
+    used = [r for by in found.values() for r in by.values()]
+    push(used, store)
+    print_measured(used)
     section = answers.analyse(fam, reg, found, config.validate(results.apply(raw, {"profile": profile})), profile)
     print_section(section)
 

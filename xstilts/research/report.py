@@ -21,7 +21,7 @@ import subprocess
 from pathlib import Path
 
 from xstilts.core import config, paths, tasks
-from xstilts.research import answers, claims, families, judge, results
+from xstilts.research import answers, claims, cost, families, judge, results
 
 REPORTS = paths.REPORTS
 
@@ -328,6 +328,8 @@ def render(params: config.Params, summary: dict, scores: dict, grid: Grid, judge
                 runs.append((len(runs) + 1, run, tag))
     for sec in sections:
         sec["refs"] = ",".join(str(i) for i in sorted({index[r.commit] for _, _, r in sec["runs"]}))
+        sec["cost"] = hours_phrase([r for _, _, r in sec["runs"]])
+    by_commit = {r.commit: r for _, r, _ in runs}
     raw = v1_table2()
     order = [s for s in (claims.BASELINE, *raw["deltas"]) if s in grid.reg.settings]
     order += [s for s in grid.reg.settings if s not in order]
@@ -343,8 +345,10 @@ def render(params: config.Params, summary: dict, scores: dict, grid: Grid, judge
         missing=scores["missing_tasks"], commands=scores["commands"], variant=summary["variant"],
         headline_ours={t: per_language(summary, t) for t in targets},
         headline_base={t: per_language(base, t) for t in targets},
-        final=final, all_claims=[{**shown(j), "refs": grid.refs(j)} for j in judged], tally=tally_of(judged),
+        final=final, all_claims=[{**shown(j), "refs": grid.refs(j),
+                     "hours": claim_hours(j, by_commit)} for j in judged], tally=tally_of(judged),
         final_refs={j.claim.id: grid.refs(j) for j in judged},
+        cost=CostView([r for _, r, _ in runs]),
         table_columns=COLUMNS, rows=rows, grid=grid, paper_rows=[(s, raw_row) for s, raw_row in raw["rows"]],
         headline=[s for s in HEADLINE if grid.has(s)], xtreme=XTREME, figures=figures, notes=notes,
         runs=runs, sections=sections, model_name=params.model,
@@ -352,6 +356,44 @@ def render(params: config.Params, summary: dict, scores: dict, grid: Grid, judge
         params=[(k, v) for k, v in flatten(params.raw) if not k.startswith(
             "paper." if params.profile == "tiny" else "tiny.")])
     return env.get_template("report.tex.j2").render(**context)
+
+
+class CostView:
+    """The cost appendix: measured device-hours per run (xstilts/research/cost.py), their total, the estimate."""
+
+    def __init__(self, runs: list):
+        total, self.measured, _ = cost.measured_hours(runs)
+        self.total = cost.hours_text(total)
+        estimates = [cost.run_estimate(r.params) for r in runs]
+        self.estimate = cost.hours_text(sum(e for e in estimates if e is not None)) if any(
+            e is not None for e in estimates) else ""
+
+    @staticmethod
+    def hours(run) -> str:
+        c = run.provenance.get("cost")
+        return cost.hours_text(c["device_hours"]) if c else "--"
+
+    @staticmethod
+    def devices(run) -> str:
+        c = run.provenance.get("cost")
+        return ", ".join(c["devices"]) if c else "--"
+
+    @staticmethod
+    def estimate_of(run) -> str:
+        e = cost.run_estimate(run.params)
+        return "--" if e is None else cost.hours_text(e)
+
+
+def hours_phrase(runs: list) -> str:
+    total, n, of = cost.measured_hours(runs)
+    return f"{cost.hours_text(total)} device-hours ({n} of {of} runs measured)"
+
+
+def claim_hours(j: judge.Judgement, by_commit: dict) -> str:
+    """Device-hours of the distinct runs behind a claim's number; -- when none was measured."""
+    runs = [by_commit[p["commit"]] for p in j.provenance if p["commit"] in by_commit]
+    total, n, _ = cost.measured_hours(runs)
+    return cost.hours_text(total) if n else "--"
 
 
 def pretrain_info() -> dict:

@@ -36,6 +36,7 @@ from pathlib import Path
 import yaml
 
 from xstilts.core import config, io, paths
+from xstilts.research import cost
 from xstilts.core.errors import XstiltsError
 
 GRID_FILE = paths.GRID_FILE
@@ -67,19 +68,20 @@ def show(commit: str, path: str) -> str | None:
     return proc.stdout if proc.returncode == 0 else None
 
 
-def sources() -> list[tuple[str, str, str]]:
-    """(kind, name, commit) of every place results can live: experiments, branches, HEAD."""
+def sources() -> list[tuple[str, str, str, str | None]]:
+    """(kind, name, commit, baseline commit or None) of every place results can live: experiments,
+    branches, HEAD."""
     out = []
     for line in git("for-each-ref", "--format=%(refname) %(objectname)", "refs/exps", "refs/heads").splitlines():
         ref, sha = line.split()
         parts = ref.split("/")
         if parts[1] == "exps":  # refs/exps/<2 hex>/<38 hex>/<name>; exec/ and celery/ refs are DVC's own
             if len(parts) == 5 and len(parts[2]) == 2 and len(parts[3]) == 38:
-                out.append(("experiment", parts[4], sha))
+                out.append(("experiment", parts[4], sha, parts[2] + parts[3]))
         else:
-            out.append(("branch", "/".join(parts[2:]), sha))
+            out.append(("branch", "/".join(parts[2:]), sha, None))
     head = git("rev-parse", "HEAD").strip()
-    out.append(("HEAD", "HEAD", head))
+    out.append(("HEAD", "HEAD", head, None))
     return out
 
 
@@ -201,12 +203,16 @@ def read_run(kind: str, name: str, commit: str) -> Run | None:
 
 def collect_runs() -> list[Run]:
     runs, seen = [], set()
-    for kind, name, commit in sources():
+    for kind, name, commit, baseline in sources():
         if commit in seen:
             continue
         seen.add(commit)
         run = read_run(kind, name, commit)
         if run is not None:
+            if baseline is not None:
+                measured = cost.measured(baseline, name)
+                if measured is not None:
+                    run.provenance["cost"] = measured
             runs.append(run)
     return runs
 
@@ -295,8 +301,12 @@ def current_runs(include_grid_file: bool = True) -> list[Run]:
     """Every current run: from git first, then the ones grid.json kept (a commit seen in git wins)."""
     runs = [r for r in collect_runs() if not r.stale]
     if include_grid_file:
+        kept = {r.commit: r for r in read_grid() if not r.stale}
+        for r in runs:  # a cost measured where the run was collected before (a colleague's, a job's)
+            if "cost" not in r.provenance and "cost" in kept.get(r.commit, Run("", "", "", {}, {}, {})).provenance:
+                r.provenance["cost"] = kept[r.commit].provenance["cost"]
         commits = {r.commit for r in runs}
-        runs += [r for r in read_grid() if not r.stale and r.commit not in commits]
+        runs += [r for r in kept.values() if r.commit not in commits]
     return runs
 
 
@@ -402,7 +412,7 @@ def name_planned(planned: list[Planned], profile: str) -> list[Planned]:
 
 
 def experiment_names() -> list[str]:
-    return [name for kind, name, _ in sources() if kind == "experiment"]
+    return [name for kind, name, _, _ in sources() if kind == "experiment"]
 
 
 def grid_runs(found: dict[str, dict[int, Run]]) -> list[Run]:

@@ -118,11 +118,24 @@ def start(rt, multitask: bool = False):
 
 def write_cost(stage: str, used: Runtime, runs: dict, seconds: float) -> None:
     """logs/costs/<stage>.json: what the stage cost, outside DVC's outs (wall-clock times would
-    change the outputs' hashes on every rerun). runs: run name -> trainer Stats (or a dict)."""
+    change the outputs' hashes on every rerun). runs: run name -> trainer Stats (or a dict).
+
+    Inside a DVC experiment (DVC_EXP_NAME set), also <repository>/logs/costs/experiments/<baseline
+    commit>/<name>/<stage>.json, where DVC_ROOT is the repository that queued it (a queue worker's
+    workspace is a temporary copy): `xstilts grid` and the report sum these per experiment."""
     import json
+    import os
+    from pathlib import Path
+
     from xstilts.core import io, paths
     rows = {name: (vars(st) if not isinstance(st, dict) else st) for name, st in runs.items()}
-    io.atomic_write_text(paths.COSTS / f"{stage}.json", json.dumps({
+    experiment, baseline = os.environ.get("DVC_EXP_NAME"), os.environ.get("DVC_EXP_BASELINE_REV")
+    text = json.dumps({
         "stage": stage, "runtime": used.record(), "seconds": round(seconds, 1),
         "device_seconds": round(seconds * used.processes, 1),
-        "tokens": sum(r.get("tokens", 0) for r in rows.values()), "runs": rows}, indent=2, default=str) + "\n")
+        "tokens": sum(r.get("tokens", 0) for r in rows.values()),
+        "experiment": experiment, "baseline": baseline, "runs": rows}, indent=2, default=str) + "\n"
+    io.atomic_write_text(paths.COSTS / f"{stage}.json", text)
+    if experiment and baseline:
+        root = Path(os.environ.get("DVC_ROOT", "."))
+        io.atomic_write_text(root / paths.COSTS / "experiments" / baseline / experiment / f"{stage}.json", text)

@@ -1,0 +1,212 @@
+"""`xstilts grid --slurm`: the experiments a grid is missing as one SLURM job array, one experiment
+per array task.
+
+Each task clones this repository (a path every node reaches, as a cluster's home or project disk
+is) into its own work directory, checks out the commit the grid was planned on and runs
+`dvc exp run -n NAME -S ... score` there: tasks never share a DVC lock or a workspace. The cache is
+shared through the default DVC remote (`dvc exp run --pull` restores what any run pushed, stage by
+stage, from the run-cache; the task pushes its experiment with `dvc exp push origin NAME --run-cache`,
+its ref landing in this repository) or, with no remote, through this repository's own cache
+directory on the shared disk. A task's work directory lives until the task succeeds, so a
+requeued or resubmitted task resumes from its stages' checkpoints (a preempted stage's SIGTERM
+saves one).
+
+The jobs run in the environment `xstilts grid --slurm` was started from (sbatch's default
+--export=ALL): the same virtual environment, the same AWS_* or XSTILTS_* settings.
+"""
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from xstilts.core import io, paths
+from xstilts.research.results import GridError, git, yaml_value
+
+STATE = paths.SLURM_DIR / "jobs.json"     # what was submitted: job id -> experiment names, commit
+ACTIVE = ("PENDING", "RUNNING", "REQUEUED", "CONFIGURING", "COMPLETING", "SUSPENDED", "RESIZING", "REQUEUE_HOLD",
+          "REQUEUE_FED", "SIGNALING", "STAGE_OUT", "STOPPED", "RESV_DEL_HOLD")
+
+
+@dataclass(frozen=True)
+class Options:
+    partition: str | None = None
+    gpus_per_job: int | None = None  # None: 1 in profile paper, 0 in tiny; > 1: DDP over them (XSTILTS_PROCESSES)
+    time: str | None = None       # sbatch --time, e.g. 24:00:00
+    cpus_per_task: int | None = None
+
+    def __post_init__(self):
+        if self.gpus_per_job is not None and self.gpus_per_job < 0:
+            raise GridError(f"--gpus-per-job must be 0 or more, got {self.gpus_per_job}")
+
+
+def for_profile(opts: Options, profile: str) -> Options:
+    """Options with the GPU count settled: one GPU per task in profile paper, none in tiny, unless given."""
+    if opts.gpus_per_job is not None:
+        return opts
+    return Options(opts.partition, 1 if profile == "paper" else 0, opts.time, opts.cpus_per_task)
+
+
+def script(todo: list, commit: str, opts: Options, label: str, repo: Path, shared_remote: str | None) -> str:
+    """The sbatch script: one array task per experiment in `todo` (name, overrides)."""
+    logs = (repo / paths.SLURM_DIR).resolve()
+    head = [
+        "#!/bin/bash",
+        f"# written by `xstilts grid --slurm` ({label}): {len(todo)} experiment(s) at commit {commit[:10]},",
+        "# one per array task, each in its own clone; submit with sbatch (xstilts does, unless --dry-run)",
+        f"#SBATCH --job-name=xstilts-{label}",
+        f"#SBATCH --array=0-{len(todo) - 1}",
+        f"#SBATCH --output={logs}/%A_%a.log",
+        "#SBATCH --open-mode=append",
+        "#SBATCH --requeue",
+        "#SBATCH --ntasks=1",
+    ]
+    if opts.partition:
+        head.append(f"#SBATCH --partition={opts.partition}")
+    if opts.gpus_per_job:
+        head.append(f"#SBATCH --gres=gpu:{opts.gpus_per_job}")
+    if opts.cpus_per_task:
+        head.append(f"#SBATCH --cpus-per-task={opts.cpus_per_task}")
+    if opts.time:
+        head.append(f"#SBATCH --time={opts.time}")
+    cases = []
+    for i, e in enumerate(todo):
+        sets = " ".join(f"-S {shlex.quote(f'{k}={yaml_value(v)}')}" for k, v in e.overrides.items())
+        cases.append(f"  {i}) NAME={shlex.quote(e.name)}; SET=({sets}) ;;")
+    if shared_remote:
+        cache = (f"# the cache: DVC remote '{shared_remote}' (its endpoint and credentials from the repository's "
+                 f".dvc/config.local)\n"
+                 f"[ ! -f \"$REPO/.dvc/config.local\" ] || cp \"$REPO/.dvc/config.local\" .dvc/config.local\n"
+                 f"PULL=--pull")
+    else:
+        cache = ("# no DVC remote: the repository's own cache directory, on the disk the nodes share\n"
+                 "dvc cache dir --local \"$REPO/.dvc/cache\"\nPULL=")
+    procs = f"export XSTILTS_PROCESSES={opts.gpus_per_job}  # DDP over the job's GPUs\n" if opts.gpus_per_job > 1 else ""
+    body = f"""
+set -euo pipefail
+REPO={shlex.quote(str(repo.resolve()))}
+COMMIT={commit}
+case "$SLURM_ARRAY_TASK_ID" in
+{chr(10).join(cases)}
+  *) echo "no experiment for array task $SLURM_ARRAY_TASK_ID" >&2; exit 2 ;;
+esac
+echo "xstilts: $NAME on $(hostname) (job $SLURM_JOB_ID, task $SLURM_ARRAY_TASK_ID) at $(date -u +%FT%TZ)"
+WORK="${{XSTILTS_SLURM_WORKDIR:-$REPO/{paths.SLURM_DIR.as_posix()}/work}}/$NAME"
+if [ -d "$WORK/.git" ]; then
+  # a requeued or resubmitted task: same clone, so its stages resume from their checkpoints
+  git -C "$WORK" fetch -q origin && git -C "$WORK" checkout -q -f "$COMMIT"
+  rm -f "$WORK/.dvc/tmp/rwlock"   # left by the killed run; nothing else uses this clone
+  git -C "$WORK" for-each-ref --format='%(refname)' refs/exps | xargs -r -n1 git -C "$WORK" update-ref -d
+else
+  mkdir -p "$(dirname "$WORK")"
+  git clone -q "$REPO" "$WORK" && git -C "$WORK" checkout -q "$COMMIT"
+fi
+cd "$WORK"
+{cache}
+{procs}dvc exp run $PULL -n "$NAME" "${{SET[@]}}" score
+{'dvc exp push origin "$NAME" --run-cache -f   # its ref into $REPO, its data and run-cache to the remote' if shared_remote else 'dvc exp push origin "$NAME" --no-cache -f   # its ref into $REPO (its data is in the shared cache already)'}
+# what it cost (logs/costs/experiments/<baseline>/<name>/<stage>.json), beside the repository's own
+mkdir -p "$REPO/{paths.COSTS.as_posix()}" && cp -r {paths.COSTS.as_posix()}/experiments "$REPO/{paths.COSTS.as_posix()}/" 2>/dev/null || true
+cd / && rm -rf "$WORK"
+echo "xstilts: $NAME done at $(date -u +%FT%TZ)"
+"""
+    return "\n".join(head) + "\n" + body
+
+
+def _state() -> list[dict]:
+    return json.loads(STATE.read_text()) if STATE.exists() else []
+
+
+def in_flight() -> dict[str, str]:
+    """{experiment name: "<job>_<task> <STATE>"} of submitted tasks SLURM still holds."""
+    jobs = _state()
+    if not jobs:
+        return {}
+    proc = subprocess.run(["squeue", "-h", "-r", "-o", "%i %T"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise GridError(f"squeue failed: {proc.stderr.strip() or proc.stdout.strip()} (is this a SLURM login node? "
+                        f"SLURM_CONF?)")
+    states = dict(line.split()[:2] for line in proc.stdout.splitlines() if len(line.split()) >= 2)
+    out = {}
+    for job in jobs:
+        for i, name in enumerate(job["names"]):
+            task = f"{job['job']}_{i}"
+            st = states.get(task) or (states.get(job["job"]) if len(job["names"]) == 1 else None)
+            if st in ACTIVE:
+                out[name] = f"{task} {st}"
+    return out
+
+
+def submit(text: str, names: list[str], commit: str) -> str:
+    paths.SLURM_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    path = paths.SLURM_DIR / f"grid-{stamp}.sbatch"
+    io.atomic_write_text(path, text)
+    proc = subprocess.run(["sbatch", "--parsable", str(path)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise GridError(f"sbatch {path} failed: {(proc.stderr or proc.stdout).strip()}")
+    job = proc.stdout.strip().split(";")[0]
+    io.atomic_write_text(STATE, json.dumps(_state() + [{"job": job, "names": names, "commit": commit,
+                                                         "script": str(path), "submitted": stamp}], indent=1))
+    return job
+
+
+def require_clean_tree() -> str:
+    """The commit the jobs check out: HEAD, which must hold every change the experiments read."""
+    dirty = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
+    if dirty:
+        raise GridError(f"SLURM jobs run a commit, and the work tree has uncommitted changes: "
+                        f"{', '.join(dirty[:5])}{' ...' if len(dirty) > 5 else ''}; commit them (or stash) first")
+    return git("rev-parse", "HEAD").strip()
+
+
+def run(todo: list, opts: Options, label: str, wait: bool, dry_run: bool, remote, log=print, poll: float = 10.0) -> bool:
+    """Submit the missing experiments (skipping those SLURM still runs); with wait, block until every
+    task has left the queue. True when the caller should collect now."""
+    flying = in_flight() if not dry_run else {}
+    new = [e for e in todo if e.name not in flying]
+    for name, where in flying.items():
+        if any(e.name == name for e in todo):
+            log(f"  {name}: already submitted ({where})")
+    commit = git("rev-parse", "HEAD").strip() if dry_run else require_clean_tree()
+    text = script(new, commit, opts, label, Path.cwd(), remote.name if remote else None) if new else None
+    if dry_run:
+        if text:
+            print(text, end="")
+        return False
+    jobs = []
+    if new:
+        job = submit(text, [e.name for e in new], commit)
+        jobs.append(job)
+        log(f"submitted job array {job} ({len(new)} task(s)); logs: {paths.SLURM_DIR}/{job}_<task>.log")
+    if not wait:
+        log("`squeue` follows them; run the same command again when they are done to collect "
+            "(what is done is skipped, what is still queued is not submitted twice)")
+        return False
+    names = [e.name for e in todo]
+    t0, last = time.time(), None
+    while True:
+        flying = {n: w for n, w in in_flight().items() if n in names}
+        line = f"grid: {len(names) - len(flying)}/{len(names)} tasks finished"
+        if line != last:
+            log(f"{line} ({time.time() - t0:.0f} s)")
+            last = line
+        if not flying:
+            return True
+        time.sleep(poll)
+
+
+def failed_tasks(names: list[str]) -> list[str]:
+    """For experiments that left the queue without a result: where their logs are, and their last line."""
+    out = []
+    for job in reversed(_state()):
+        for i, name in enumerate(job["names"]):
+            if name in names and not any(name in o.split(":")[0] for o in out):
+                log = paths.SLURM_DIR / f"{job['job']}_{i}.log"
+                tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else ["(no log yet)"]
+                out.append(f"{name}: {log}: {tail[0][:200] if tail else ''}")
+    return out
