@@ -157,7 +157,9 @@ def submit(text: str, names: list[str], commit: str) -> str:
 
 def require_clean_tree() -> str:
     """The commit the jobs check out: HEAD, which must hold every change the experiments read."""
-    dirty = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
+    # reports/grid.json is the grid's own output (collect), read by the report stage only
+    dirty = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()
+             if line[3:] != paths.GRID_FILE.as_posix()]
     if dirty:
         raise GridError(f"SLURM jobs run a commit, and the work tree has uncommitted changes: "
                         f"{', '.join(dirty[:5])}{' ...' if len(dirty) > 5 else ''}; commit them (or stash) first")
