@@ -243,3 +243,46 @@ def test_two_ddp_processes_match_one_process_without_dropout(tmp_path):
     for k in a["grads"]:  # AdamW would hide a gradient off by a constant factor: compare the gradients
         assert torch.allclose(a["grads"][k], b["grads"][k], rtol=1e-4, atol=1e-7), k
     assert [c["loss"] for c in a["curve"]] == pytest.approx([c["loss"] for c in b["curve"]], rel=1e-5)
+
+
+RELAUNCHED = """
+import os, signal, sys, time
+from pathlib import Path
+from xstilts.core import stage
+from xstilts.train import runtime
+
+out = Path(sys.argv[1])
+
+class Rt:  # the runtime settings relaunch reads
+    processes, device = 2, "cpu"
+
+def main():
+    runtime.relaunch(Rt)          # the launcher: torchrun with two ranks, then exits with its status
+    rank = os.environ["LOCAL_RANK"]
+    signal.signal(signal.SIGTERM, lambda *_: ((out / f"term-{rank}").write_text("saved"), sys.exit(0)))
+    (out / f"ready-{rank}").write_text("")
+    time.sleep(120)
+
+signal.signal(signal.SIGTERM, stage._terminated)  # as stage.run installs it in every stage
+main()
+"""
+
+
+def test_relaunch_forwards_sigterm_to_the_ranks_and_waits(tmp_path):
+    """A scheduler's SIGTERM to a DDP stage's launching process reaches every rank (which checkpoints
+    on it) and the launcher waits for them, instead of SIGKILLing torchrun on its way out."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    script = tmp_path / "relaunched.py"
+    script.write_text(RELAUNCHED)
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    t0 = time.time()
+    while not ((tmp_path / "ready-0").exists() and (tmp_path / "ready-1").exists()):
+        assert proc.poll() is None and time.time() - t0 < 90, proc.stdout.read() if proc.poll() is not None else "timeout"
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    assert (tmp_path / "term-0").read_text() == "saved" and (tmp_path / "term-1").read_text() == "saved", proc.stdout.read()

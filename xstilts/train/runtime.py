@@ -9,6 +9,7 @@ runs on one process or N.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
@@ -51,7 +52,12 @@ def relaunch(rt) -> None:
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={rt.processes}",
            *sys.argv]
     print(f"runtime: {rt.processes} processes (DDP): {' '.join(cmd[1:])}", flush=True)
-    sys.exit(subprocess.call(cmd))
+    child = subprocess.Popen(cmd)
+    # A scheduler's SIGTERM (preemption, a time limit) goes on to torchrun, which passes it to the
+    # ranks; they checkpoint and exit, and we wait for them. (stage.run's own handler would raise
+    # SystemExit here, and subprocess would then SIGKILL torchrun before the ranks had saved.)
+    signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))
+    sys.exit(child.wait())
 
 
 def lease_devices(rt, count: int) -> None:
