@@ -7,7 +7,9 @@ import time
 import pytest
 import yaml
 
+import slurm_cluster
 from conftest import run, trimmed_repo
+from s3_server import KEY_ID, SECRET, configure, s3_server
 from xstilts.core import tasks
 
 # One target of every kind (and of both benchmarks), to keep the suite within minutes.
@@ -21,6 +23,21 @@ RETRIEVAL = ["bucc2018", "tatoeba", "mewslix"]
 def repo(tmp_path_factory):
     """A fresh git repo holding the project's files (committed or not), with a trimmed world."""
     return trimmed_repo(tmp_path_factory.mktemp("repo"), FINETUNE, RETRIEVAL)
+
+
+@pytest.fixture(scope="module")
+def shared(repo, tmp_path_factory):
+    """From the claim test on: a git remote (a bare repository) and a default DVC remote on a real S3
+    server on loopback (moto), its endpoint and credentials in .dvc/config.local only, as
+    docs/scale-out.md sets them up. Yields (git remote path, S3 endpoint)."""
+    origin = tmp_path_factory.mktemp("remotes") / "origin.git"
+    run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], origin.parent)
+    with s3_server() as endpoint:
+        run("git checkout -q -f main && git checkout -q -- .", repo)
+        configure(repo, run, endpoint)
+        run(f"git add .dvc/config && git commit -qm 'the shared cache' && git remote add origin {origin} && "
+            f"git push -q origin main", repo)
+        yield origin, endpoint
 
 
 @pytest.mark.slow
@@ -100,27 +117,8 @@ def test_repro_then_noop_then_experiments(repo):
     assert "squad_v1" in bad.stdout + bad.stderr
     run(["git", "checkout", "--", "params.yaml"], repo)
 
-    # another intermediate task as a DVC experiment: the baseline arm is not recomputed
-    exp = run(["dvc", "exp", "run", "-S", "intermediate=hellaswag", "-n", "hellaswag"], repo)
-    assert "Running stage 'inter@intermediate'" in exp.stdout
-    assert "Running stage 'finetune@baseline" not in exp.stdout and "Running stage 'inter@baseline'" not in exp.stdout
-    shown = json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout)
-    text = json.dumps(shown)
-    assert '"xtreme"' in text and "hellaswag" in text
-
-    # XTREME-R by one param: its targets appear, XTREME's own (PAWS-X, BUCC) are skipped
-    run(["dvc", "exp", "run", "-S", "benchmark=xtreme_r", "-n", "xtreme-r"], repo)
-    metrics = json.loads((repo / "reports/metrics.json").read_text())
-    assert {"xnli", "xcopa", "udpos", "mlqa", "tatoeba", "mewslix"} <= set(metrics)
-    assert "pawsx" not in metrics and "bucc2018" not in metrics
-    assert list(metrics["xcopa"]["accuracy"]) == ["qa", "qb", "qc", "qd", "qe"]  # XCOPA has no English
-    # XTREME-R's groups: classification = XNLI + XCOPA, retrieval = Tatoeba + Mewsli-X
-    assert {"classification", "multi_choice", "retrieval"} <= set(metrics) and "all_task" not in metrics
-    assert (pred / "xcopa/test-qa.jsonl").exists() and (gold / "mewslix/test-en.json").exists()
-    # back to the committed params: every stage's result comes back from DVC's run-cache
-    run(["git", "checkout", "--", "params.yaml"], repo)
-    back = run(["dvc", "repro"], repo)
-    assert "Running stage 'finetune@" not in back.stdout, back.stdout
+    # (another intermediate task as a DVC experiment, the baseline arm not recomputed: test_variants and the
+    # claim test; XTREME-R by one param: the SLURM family grid below, on two models)
     print(f"first repro {first:.0f} s")
 
 
@@ -178,6 +176,8 @@ def test_variants_are_one_param_away(repo):
     assert metrics["variant"]["intermediate_languages"] == "en,qb" and metrics["variant"]["intermediate_size"] == "100"
     assert arm_scores(metrics) != arm_scores(base)  # the numbers changed (the trimmed world's XNLI may sit at chance)
     assert metrics["baseline"] == base["baseline"]
+    shown = json.dumps(json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout))
+    assert '"xtreme"' in shown and '"multitask"' in shown
 
     run(["git", "checkout", "--", "params.yaml"], repo)
     # two languages keep it to two models per target and arm (CI time)
@@ -198,13 +198,16 @@ def test_variants_are_one_param_away(repo):
 
 
 @pytest.mark.slow
-def test_claim_runs_its_experiment_once_and_the_report_has_every_claim(repo):
-    """issue 6: `xstilts claim` queues exactly what the claim needs through DVC's queue, a second call
-    reruns nothing, and the report stage builds a PDF holding every registered claim."""
+def test_claim_runs_its_experiment_once_and_the_report_has_every_claim(repo, shared):
+    """issues 6 and 20: `xstilts claim` queues exactly what the claim needs through DVC's queue and
+    pushes it (ref to the git remote, outputs and run-cache to S3); a second call reruns and pushes
+    nothing; the report stage builds a PDF holding every registered claim."""
     run("git checkout -q -f main && git checkout -q -- .", repo)
     # v1's SQuAD cell on XNLI: a claim whose target the trimmed world runs
     first = run(["xstilts", "claim", "v1-squad-xnli"], repo)
     assert "0 experiments done, 1 to run" in first.stdout and "squad-s1234" in first.stdout, first.stdout
+    assert "pushed 1 experiment(s)" in first.stdout and "only the refs" not in first.stdout, first.stdout
+    assert re.search(r"cost: [0-9.]+ device-hours measured for 1 of 1 run", first.stdout), first.stdout
     line = next(l for l in first.stdout.splitlines() if l.startswith("v1-squad-xnli "))
     assert "-1.4" in line and any(v in line for v in ("reproduced", "same sign", "not reproduced")), line
     refs = run("git for-each-ref refs/exps", repo).stdout
@@ -215,7 +218,7 @@ def test_claim_runs_its_experiment_once_and_the_report_has_every_claim(repo):
     assert squad["commit"] in refs and set(squad["by_split"]) == {"dev", "test"}
 
     second = run(["xstilts", "claim", "v1-squad-xnli"], repo)
-    assert "1 experiments done, 0 to run" in second.stdout, second.stdout
+    assert "1 experiments done, 0 to run" in second.stdout and "pushed" not in second.stdout, second.stdout
     assert run("git for-each-ref refs/exps", repo).stdout == refs  # no new experiment
     assert next(l for l in second.stdout.splitlines() if l.startswith("v1-squad-xnli ")) == line
 
@@ -240,33 +243,89 @@ def test_claim_runs_its_experiment_once_and_the_report_has_every_claim(repo):
 
 
 @pytest.mark.slow
-def test_family_grid_runs_a_bert_and_an_xlmr_ladder_model_and_the_report_answers(repo):
-    """issue 7: `xstilts grid --family` queues exactly the family's experiments (here a trimmed
-    rq-low-resource-scale over two tiny models, one BERT-shaped: each pretrained from scratch, then
-    every head type on XTREME-R), a second call runs nothing, and the report's section answers
-    the question from the runs' numbers."""
+def test_family_grid_on_slurm_sharing_s3_then_a_fresh_clone_runs_nothing(repo, shared, tmp_path):
+    """issues 7 and 20: `xstilts grid --family --slurm` submits one job array for exactly the family's
+    experiments (a trimmed rq-low-resource-scale over two tiny models, one BERT-shaped: each pretrained
+    from scratch, then every head type on XTREME-R), each task in its own clone, sharing the S3
+    remote (what the claim test pushed is restored, not recomputed); the grid collects, pushes,
+    answers, and a second call submits nothing. Then a fresh clone of the git remote, with its own
+    credentials, collects the experiments and `xstilts claim` prints the verdict without running a stage."""
+    slurm_cluster.require()
+    origin, endpoint = shared
     run("git checkout -q -f main && git checkout -q -- .", repo)
     fams = yaml.safe_load((repo / "families.yaml").read_text())
     fams["families"]["rq-low-resource-scale"]["axes"]["model"]["tiny"] = ["tiny-xlmr-s", "tiny-mbert"]
     (repo / "families.yaml").write_text(yaml.safe_dump(fams, sort_keys=False))
-    run("git commit -qam 'trim rq-low-resource-scale to two models'", repo)
-    first = run(["xstilts", "grid", "--family", "rq-low-resource-scale"], repo)
-    assert "2 experiments: 0 done, 2 to run" in first.stdout, first.stdout
-    answer = next(l for l in first.stdout.splitlines() if l.startswith("answer: "))
-    assert "with tiny-xlmr-s and" in answer and "with tiny-mbert" in answer, first.stdout
-    refs = run("git for-each-ref refs/exps", repo).stdout
-    assert "rq-low-resource-scale_tiny-mbert-s1234" in refs
-    grid = json.loads((repo / "reports/grid.json").read_text())
-    bert = next(r for r in grid["runs"] if r["name"] == "rq-low-resource-scale_tiny-mbert-s1234")
-    assert bert["params"]["model"] == "tiny-mbert" and bert["params"]["benchmark"] == "xtreme_r"
-    scored = bert["by_split"]["dev"]["intermediate"]
-    assert {"xnli", "xcopa", "udpos", "mlqa", "tatoeba", "mewslix"} <= set(scored)  # every head type ran on BERT
+    run("git commit -qam 'trim rq-low-resource-scale to two models' && git push -q origin main", repo)
+    with slurm_cluster.start(tmp_path / "slurm") as cluster:
+        dry = run(["xstilts", "grid", "--family", "rq-low-resource-scale", "--slurm", "--dry-run"], repo, env=cluster.env)
+        assert "#SBATCH --array=0-1" in dry.stdout and "dvc exp run $PULL" in dry.stdout
+        assert not (repo / ".dvc/tmp/xstilts-slurm/jobs.json").exists()
 
-    second = run(["xstilts", "grid", "--family", "rq-low-resource-scale"], repo)
-    assert "2 experiments: 2 done, 0 to run" in second.stdout and answer in second.stdout, second.stdout
-    assert run("git for-each-ref refs/exps", repo).stdout == refs
+        t0 = time.time()
+        first = run(["xstilts", "grid", "--family", "rq-low-resource-scale", "--slurm"], repo, env=cluster.env)
+        took = time.time() - t0
+        assert "2 experiments: 0 done, 2 to run" in first.stdout and "submitted job array" in first.stdout, first.stdout
+        answer = next(l for l in first.stdout.splitlines() if l.startswith("answer: "))
+        assert "with tiny-xlmr-s and" in answer and "with tiny-mbert" in answer, first.stdout
+        refs = run("git for-each-ref refs/exps", repo).stdout
+        assert "rq-low-resource-scale_tiny-mbert-s1234" in refs
+        # each task restored from S3's run-cache what the claim's experiment had pushed (the world, XNLI's data)
+        logs = "".join(p.read_text() for p in (repo / ".dvc/tmp/xstilts-slurm").glob("*_*.log"))
+        assert "Stage 'world' is cached - skipping run" in logs and "Stage 'prepare@xnli' is cached" in logs, logs[-3000:]
+        pushed = run(["git", "ls-remote", str(origin), "refs/exps/*"], repo).stdout
+        assert "rq-low-resource-scale_tiny-mbert-s1234" in pushed and "rq-low-resource-scale_tiny-xlmr-s-s1234" in pushed
+        grid = json.loads((repo / "reports/grid.json").read_text())
+        bert = next(r for r in grid["runs"] if r["name"] == "rq-low-resource-scale_tiny-mbert-s1234")
+        assert bert["params"]["model"] == "tiny-mbert" and bert["params"]["benchmark"] == "xtreme_r"
+        scored = bert["by_split"]["dev"]["intermediate"]
+        assert {"xnli", "xcopa", "udpos", "mlqa", "tatoeba", "mewslix"} <= set(scored)  # every head type ran on BERT
+        # XTREME-R by one param: its targets and groups; XTREME's own (PAWS-X, BUCC) skipped; XCOPA has no English
+        metrics = json.loads(run(["git", "show", f"{bert['commit']}:reports/metrics.json"], repo).stdout)
+        assert {"xnli", "xcopa", "udpos", "mlqa", "tatoeba", "mewslix"} <= set(metrics)
+        assert "pawsx" not in metrics and "bucc2018" not in metrics and "all_task" not in metrics
+        assert list(metrics["xcopa"]["accuracy"]) == ["qa", "qb", "qc", "qd", "qe"]
+        assert {"classification", "multi_choice", "retrieval"} <= set(metrics)  # XNLI+XCOPA, Tatoeba+Mewsli-X
+        # what each run cost, measured in its job (CPU here) and summed by the grid
+        cost = bert["provenance"]["cost"]
+        assert cost["devices"] == ["cpu"] and 0 < cost["device_hours"] * 3600 < took and cost["stages"] >= 10
+        assert "device-hours measured for 2 of 2 run(s)" in first.stdout
 
-    run(["dvc", "repro", "report"], repo)
-    tex = " ".join((repo / "reports/report.tex").read_text().split())
-    assert "Research questions" in tex and answer[len("answer: "):].split(":")[0] in tex
-    assert (repo / "reports/figures/family_rq-low-resource-scale.pdf").stat().st_size > 1000
+        second = run(["xstilts", "grid", "--family", "rq-low-resource-scale", "--slurm"], repo, env=cluster.env)
+        assert "2 experiments: 2 done, 0 to run" in second.stdout and answer in second.stdout, second.stdout
+        assert "submitted" not in second.stdout and run("git for-each-ref refs/exps", repo).stdout == refs
+
+        claimed = run(["xstilts", "claim", "v1-squad-xnli"], repo)
+        verdict = next(l for l in claimed.stdout.splitlines() if l.startswith("v1-squad-xnli "))
+
+        run(["dvc", "repro", "report"], repo)
+        tex = " ".join((repo / "reports/report.tex").read_text().split())
+        assert "Research questions" in tex and answer[len("answer: "):].split(":")[0] in tex
+        assert "What the runs cost" in tex and "device-hours (2 of 2 runs measured)" in tex
+        assert (repo / "reports/figures/family_rq-low-resource-scale.pdf").stat().st_size > 1000
+
+        # no credential in any tracked file of any commit (branches and experiments), here or pushed
+        objects = run("git for-each-ref --format='%(objectname)'", repo).stdout.split()
+        for secret in (SECRET, KEY_ID, endpoint):
+            assert run(["git", "grep", "-l", secret, *objects], repo, check=False).stdout == ""
+
+        # a colleague: a fresh clone of the git remote, the S3 remote with their own credentials
+        fresh = tmp_path / "fresh"
+        run(["git", "clone", "-q", str(origin), str(fresh)], tmp_path)
+        configure(fresh, run, endpoint)
+        got = run(["xstilts", "collect", "--remote"], fresh)
+        assert "fetched 3 new experiment ref(s)" in got.stdout, got.stdout
+        again = run(["xstilts", "claim", "v1-squad-xnli"], fresh)
+        assert "1 experiments done, 0 to run" in again.stdout and verdict in again.stdout, again.stdout
+        assert "Running stage" not in again.stdout + again.stderr and "pushed" not in again.stdout
+        fam = run(["xstilts", "grid", "--family", "rq-low-resource-scale"], fresh)
+        assert "2 done, 0 to run" in fam.stdout and answer in fam.stdout
+        # and an experiment's outputs come from S3: pulled, applied and reproduced, nothing is recomputed
+        name = "rq-low-resource-scale_tiny-mbert-s1234"
+        run(["dvc", "exp", "pull", "origin", name], fresh)
+        run(["dvc", "exp", "apply", name], fresh)
+        assert (fresh / "data/predictions/intermediate/xcopa/test-qa.jsonl").exists()
+        assert (fresh / "data/labels/mewslix/test-en.json").exists()
+        status = run(["dvc", "repro", "--pull"], fresh)
+        assert "Running stage" not in status.stdout, status.stdout
+    print(f"SLURM family grid: {took:.0f} s")

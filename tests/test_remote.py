@@ -31,8 +31,13 @@ def project(tmp_path, monkeypatch):
 
 
 def test_push_then_a_fresh_clone_pulls_and_recomputes_nothing(project, tmp_path):
+    # an experiment made before there was a remote: DVC cannot push its outputs, and says so
+    run(["dvc", "exp", "run", "-S", "n=2", "-n", "early"], project)
     with s3_server() as endpoint:
         configure(project, run, endpoint)
+        logged = []
+        remote.push_experiments(["early"], remote.default(), log=logged.append)
+        assert "only the refs of early" in logged[1] and "early" in run("git ls-remote origin 'refs/exps/*'", project).stdout
         run("git add .dvc/config && git commit -qm 'shared cache' && git push -q origin main", project)
         store = remote.default()
         assert store == remote.Remote("shared", "s3://xstilts-cache/cache")
@@ -55,6 +60,8 @@ def test_push_then_a_fresh_clone_pulls_and_recomputes_nothing(project, tmp_path)
         run(["git", "clone", "-q", str(tmp_path / "origin.git"), str(fresh)], tmp_path)
         configure(fresh, run, endpoint)  # the colleague's own endpoint and credentials
         os.chdir(fresh)
+        run(["git", "push", "-q", "origin", ":" + next(r for r in run("git ls-remote origin 'refs/exps/*'", fresh)
+                                                          .stdout.split() if r.endswith("/early"))], fresh)
         assert remote.pull_experiments(remote.default(), with_data=True, log=lambda s: None) == 1
         run(["dvc", "exp", "apply", "three"], fresh)
         assert (fresh / "out.txt").read_text() == "61\n"  # its output, from S3
@@ -78,6 +85,10 @@ def test_faults_are_one_line_saying_what_to_fix(project):
         with pytest.raises(remote.RemoteError) as e:
             remote.check(remote.default())
         assert "the bucket 'no-such-bucket' does not exist" in str(e.value) and "\n" not in str(e.value)
+        # through the command line: `xstilts collect --remote --with-data` exits with that line, no traceback
+        out = run(["xstilts", "collect", "--remote", "--with-data"], project, check=False)
+        assert out.returncode == 4 and "the bucket 'no-such-bucket' does not exist" in out.stderr
+        assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
 
         configure(project, run, endpoint, with_credentials=False)
         run(["dvc", "remote", "modify", "--local", "--unset", "shared", "access_key_id"], project, check=False)
@@ -91,9 +102,6 @@ def test_faults_are_one_line_saying_what_to_fix(project):
         remote.check(remote.default())
     assert "cannot reach the S3 endpoint" in str(e.value) and "is the server up" in str(e.value)
     assert "\n" not in str(e.value)
-    # and through the command line: `xstilts collect --remote --with-data` exits with that line, no traceback
-    out = run(["xstilts", "collect", "--remote", "--with-data"], project, check=False)
-    assert out.returncode == 4 and "cannot reach the S3 endpoint" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_describe_names_the_remote_and_the_fix():

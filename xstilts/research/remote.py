@@ -125,12 +125,21 @@ def push_experiments(names: list[str], remote: Remote, log=print) -> None:
         log(f"not pushed: no git remote for the experiments' refs (`git remote add origin ...`); their data "
             f"can go to '{remote.name}' with `dvc exp push <git remote> <name>` once there is one")
         return
+    refs_only = []
     for name in names:
         proc = _dvc("exp", "push", git, name, "--run-cache", "-f")
         problem = _failure(remote, proc)
+        if problem and "config file error" in problem:
+            # DVC reads the remote from the experiment's own commit: one made before the remote was
+            # committed to .dvc/config cannot push its outputs (only .dvc/config.local's half is there)
+            problem = _failure(remote, _dvc("exp", "push", git, name, "--no-cache", "-f"))
+            refs_only.append(name)
         if problem:
             raise RemoteError(f"pushing experiment '{name}': {problem}")
     log(f"pushed {len(names)} experiment(s): refs to git remote '{git}', data and run-cache to '{remote.name}'")
+    if refs_only:
+        log(f"  only the refs of {', '.join(refs_only)}: made before remote '{remote.name}' was in the committed "
+            f".dvc/config, so DVC cannot push their outputs; `dvc exp apply <name> && dvc push` does, or a rerun")
 
 
 def push_workspace(remote: Remote, log=print) -> None:
