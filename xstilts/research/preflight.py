@@ -47,14 +47,18 @@ def hub_reachable(timeout: float = 5.0) -> tuple[bool, str]:
         return False, f"{type(e).__name__}: {e}"
 
 
-def present(mirror: Path, need) -> bool:
-    """A need is in the mirror when load_source would find its files (the layouts it reads), or when
-    the repo's dataset card declares its config (the card's own data_files then say where)."""
+def found_files(mirror: Path, need, cards: dict[str, str]) -> list[Path] | None:
+    """The files load_source would read for a need (the layouts it reads); [] when the repo's dataset
+    card declares its config (the card's own data_files then say where); None when it is missing.
+    `cards`: the dataset cards read so far, by repo (each card is read once)."""
     repo_dir = mirror / need.repo
-    if sources.mirror_files(repo_dir, need.config, need.split):
-        return True
-    card = repo_dir / "README.md"
-    return card.exists() and f"config_name: {need.config}" in card.read_text(encoding="utf-8", errors="replace")
+    files = sources.mirror_files(repo_dir, need.config, need.split)
+    if files:
+        return files
+    if need.repo not in cards:
+        card = repo_dir / "README.md"
+        cards[need.repo] = card.read_text(encoding="utf-8", errors="replace") if card.exists() else ""
+    return [] if f"config_name: {need.config}" in cards[need.repo] else None
 
 
 def download_command(repo: str, revision: str, mirror: str) -> str:
@@ -69,7 +73,9 @@ def data_lines(params: config.Params, hub_ok: bool, hub_why: str) -> tuple[list[
     lines, commands, size = [], [], DATA_GUESS_GIB
     if dp.local_hub:
         mirror = Path(dp.local_hub)
-        missing = [n for n in wanted if not present(mirror, n)]
+        cards: dict[str, str] = {}
+        found = {n: found_files(mirror, n, cards) for n in wanted}   # one glob per split
+        missing = [n for n in wanted if found[n] is None]
         if missing:
             by_repo: dict[str, list] = {}
             for n in missing:
@@ -81,8 +87,7 @@ def data_lines(params: config.Params, hub_ok: bool, hub_why: str) -> tuple[list[
             commands += [download_command(r, ns[0].revision, str(mirror)) for r, ns in sorted(by_repo.items())]
         else:
             lines.append(Line("data", "OK", f"mirror {mirror}: all {len(wanted)} splits of {len(repos)} repos present"))
-        size = sum(f.stat().st_size for n in wanted if (mirror / n.repo).exists()
-                   for f in sources.mirror_files(mirror / n.repo, n.config, n.split)) / GIB
+        size = sum(f.stat().st_size for files in found.values() for f in files or ()) / GIB
     elif hub_ok:
         lines.append(Line("data", "OK", f"the Hub is reachable ({hub_why}): {len(wanted)} splits of {len(repos)} repos "
                                         f"will be downloaded at their pinned revisions"))
