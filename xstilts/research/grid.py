@@ -123,7 +123,7 @@ def print_measured(runs: list) -> None:
         seen.setdefault(r.commit, r)
     if not seen:
         return
-    print(f"cost, measured where each run's stages ran (stages restored from the run-cache cost nothing):")
+    print("cost, measured where each run's stages ran (stages restored from the run-cache cost nothing):")
     print(f"  {'run':<56} {'device-h':>9} {'device':<22} {'estimate GPU-h':>14}")
     for r in seen.values():
         c = r.provenance.get("cost")
