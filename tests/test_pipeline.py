@@ -180,20 +180,21 @@ def test_variants_are_one_param_away(repo):
     assert '"xtreme"' in shown and '"multitask"' in shown
 
     run(["git", "checkout", "--", "params.yaml"], repo)
-    # two languages and one target keep it to two models per arm (CI time; the other targets train the same way)
+    # two languages and one target keep it to two models per arm (CI time; the other targets train the same
+    # way). UD-POS: the trimmed world's XNLI sits at chance, so its numbers could not show the change
     exp = run(["dvc", "exp", "run", "-S", "target_training=translate_train", "-S", "languages=[en,qb]",
-               "-S", "finetune_targets=[xnli]"], repo)
-    assert "Running stage 'translate_train@xnli'" in exp.stdout and "Running stage 'finetune@baseline-xnli'" in exp.stdout
-    tl = json.loads((repo / "data/predictions/intermediate/xnli/train_log.json").read_text())
+               "-S", "finetune_targets=[udpos]"], repo)
+    assert "Running stage 'translate_train@udpos'" in exp.stdout and "Running stage 'finetune@baseline-udpos'" in exp.stdout
+    tl = json.loads((repo / "data/predictions/intermediate/udpos/train_log.json").read_text())
     assert tl["target_training"] == "translate_train" and set(tl["runs"]) == {"en", "qb"}
-    qb_train = (repo / "data/translated/xnli/qb/train.jsonl").read_text().splitlines()
+    qb_train = (repo / "data/translated/udpos/qb/train.jsonl").read_text().splitlines()
     assert len(qb_train) > 0 and json.loads(qb_train[0])["lang"] == "qb"
     metrics = json.loads((repo / "reports/metrics.json").read_text())
-    assert metrics["variant"]["target_training"] == "translate_train"
+    assert metrics["variant"]["target_training"] == "translate_train" and "xnli" not in metrics
 
-    def qb(block):  # XNLI's qb accuracy in both arms: a language both runs score
-        return block["xnli"]["accuracy"]["qb"], block["baseline"]["xnli"]["accuracy"]["qb"]
-    assert qb(metrics) != qb(base) and "udpos" not in metrics
+    def qb(block):  # UD-POS's qb F1 in each arm: a language both runs score
+        return block["udpos"]["f1"]["qb"], block["baseline"]["udpos"]["f1"]["qb"]
+    assert qb(metrics)[0] != qb(base)[0] and qb(metrics)[1] != qb(base)[1], (qb(metrics), qb(base))
     run(["git", "checkout", "--", "params.yaml"], repo)
 
 
@@ -273,7 +274,8 @@ def test_family_grid_on_slurm_sharing_s3_then_a_fresh_clone_runs_nothing(repo, s
         # each task restored from S3's run-cache what the claim's experiment had pushed (the world, the intermediate
         # task's data; not the targets' data: `benchmark` is a param of prepare)
         logs = "".join(p.read_text() for p in (repo / ".dvc/tmp/xstilts-slurm").glob("*_*.log"))
-        assert "Stage 'world' is cached - skipping run" in logs, logs[-3000:]
+        # (the world: restored from the run-cache, or pulled when the committed dvc.lock already lists it)
+        assert "Running stage 'world'" not in logs and "Running stage 'code'" not in logs, logs[-3000:]
         assert "Stage 'prepare_intermediate' is cached - skipping run" in logs, logs[-3000:]
         pushed = run(["git", "ls-remote", str(origin), "refs/exps/*"], repo).stdout
         assert "rq-low-resource-scale_tiny-mbert-s1234" in pushed and "rq-low-resource-scale_tiny-xlmr-s-s1234" in pushed
