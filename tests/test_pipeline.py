@@ -264,7 +264,9 @@ def test_family_grid_on_slurm_sharing_s3_then_a_fresh_clone_runs_nothing(repo, s
         assert not (repo / ".dvc/tmp/xstilts-slurm/jobs.json").exists()
 
         t0 = time.time()
-        first = run(["xstilts", "grid", "--family", "rq-low-resource-scale", "--slurm"], repo, env=cluster.env)
+        # the two tasks share the node's two cores: one thread each (a runtime setting: it reruns nothing)
+        first = run(["xstilts", "grid", "--family", "rq-low-resource-scale", "--slurm"], repo,
+                    env={**cluster.env, "XSTILTS_THREADS": "1"})
         took = time.time() - t0
         assert "2 experiments: 0 done, 2 to run" in first.stdout and "submitted job array" in first.stdout, first.stdout
         answer = next(l for l in first.stdout.splitlines() if l.startswith("answer: "))
