@@ -25,6 +25,8 @@ def main(params) -> None:
         notes.append(f"left out, collected from older code: {', '.join(stale)} (rerun `xstilts grid`)")
     grid = report.Grid(reg, found, params.seeds)
     judged = report.judgements(reg, grid.evidence, params.seeds)
+    # profile paper without CCGbank (licensed): the claims that need it say so instead of "not run"
+    judged = claims.mark_ccgbank(judged, claims.ccgbank_missing(reg, raw, params.profile, list(reg.settings)))
     info = report.pretrain_info()
     if not report.judges_paper_claims(info, params.profile):
         judged = report.unjudged(judged, info)

@@ -225,3 +225,26 @@ def test_every_registered_claim_can_be_judged(reg):
     for c in reg.claims:
         j = judge.judge(c, ev, [1], reg.bootstrap)
         assert j.verdict in claims.VERDICTS_NUMBER + claims.VERDICTS_STATEMENT, c.id
+
+
+def test_without_ccgbank_the_paper_grid_leaves_out_ccg_and_says_so():
+    """issue 26 §2: CCGbank is licensed. Profile paper without it: the settings that train on CCG are left
+    out of the grid, their claims read 'needs CCGbank (LDC2005T13)', and a run that trains on it fails
+    before any work, saying what to do."""
+    import yaml
+
+    from xstilts.core import checks, config
+    from xstilts.research import judge
+    reg = claims.registry()
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    settings = list(reg.settings)
+    without = claims.ccgbank_missing(reg, raw, "paper", settings)
+    assert "ccg" in without and "multitask" in without and "mnli" not in without and "baseline" not in without
+    assert claims.ccgbank_missing(reg, raw, "tiny", settings) == []   # tiny's world writes its own
+    judged = [judge.judge(c, judge.Evidence({}, {}), [1234], reg.bootstrap) for c in reg.claims]
+    marked = claims.mark_ccgbank(judged, without)
+    needs = {j.claim.id for j in marked if j.verdict == claims.NEEDS_CCGBANK}
+    assert needs and all(set(reg.by_id([i])[0].settings) & set(without) for i in needs)
+    assert all(j.verdict == claims.NOT_RUN for j in marked if j.claim.id not in needs)
+    errors = checks.run(config.validate({**raw, "profile": "paper", "intermediate": "multitask"})).errors
+    assert any("needs CCGbank (LDC2005T13" in e and "paper.data.ccgbank" in e for e in errors), errors

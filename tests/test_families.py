@@ -181,7 +181,21 @@ def test_gpu_hour_estimate_is_the_schedule_over_the_throughput(raw, monkeypatch,
     assert est.tokens["intermediate"] == 392_702 * it.epochs * it.max_seq_length
     assert est.tokens["targets"] == est.tokens["baseline targets"] == 392_702 * tt.epochs * tt.max_seq_length
     tps, source = cost.throughput("xlm-roberta-large", gpu_csv=tmp_path / "absent.csv")
-    assert est.gpu_hours == pytest.approx(est.total_tokens / tps / 3600) and "estimate" in source
+    assert "estimate" in source
+    # (issue 26 §2) a per-step cost on top of the tokens, and the evaluations' forward passes
+    ti, tx = p.group("intermediate_train"), p.group("target_train")
+    assert est.steps == pytest.approx(392_702 * it.epochs / it.batch_size + 2 * 392_702 * tt.epochs / tt.batch_size)
+    final = cost.EVAL_EXAMPLES["xnli"] * len(p.target_languages("xnli")) * tt.max_seq_length
+    evals = ((392_702 * it.epochs / it.batch_size) // ti.eval_every + 1) * ti.early_stopping_examples * it.max_seq_length
+    evals += 2 * (((392_702 * tt.epochs / tt.batch_size) // tx.eval_every + 1) * tx.early_stopping_examples
+                  * tt.max_seq_length + final)
+    assert est.eval_tokens == pytest.approx(evals)
+    assert est.gpu_hours == pytest.approx(((est.total_tokens + cost.EVAL_COST * est.eval_tokens) / tps
+                                           + est.steps * cost.STEP_OVERHEAD_S) / 3600)
+    squad = config.validate(results.apply(raw, {"profile": "paper", "intermediate": "squad_v1"}))
+    sq = squad.group("intermediate_train").for_task("squad_v1")
+    assert cost.estimate(squad, with_baseline=False).tokens["intermediate"] == pytest.approx(
+        87_599 * cost.WINDOWS["squad_v1"] * sq.epochs * sq.max_seq_length)  # contexts longer than a window
     multi = config.validate(results.apply(raw, {"profile": "paper", "intermediate": "multitask"}))
     cap = multi.group("intermediate_train").multitask_params().examples_cap
     anli = multi.group("intermediate_train").for_task("anli_plus")
@@ -203,18 +217,139 @@ def test_the_trainer_measured_on_a_gpu_is_preferred_to_the_estimate(tmp_path):
     assert "estimate" in cost.throughput("mbert", gpu_csv=gpu)[1]  # not measured there: the table's row
 
 
-def test_gpu_check_runs_its_code_path_on_cpu(tmp_path):
-    """benchmarks/gpu_check.py waits for a GPU; --smoke runs the same code on a tiny shape here."""
+def _gpu_check(path=ROOT / "benchmarks" / "gpu_check.py"):
+    """benchmarks/gpu_check.py as a module."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("gpu_check", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _table(path):
     import csv
-    import subprocess
+    lines = path.read_text().splitlines()
+    assert sum(line.startswith("#") for line in lines) == 1 and sum(line.startswith("model,") for line in lines) == 1
+    return list(csv.DictReader(line for line in lines if not line.startswith("#")))
+
+
+def test_gpu_check_runs_every_branch_on_cpu(tmp_path):
+    """benchmarks/gpu_check.py waits for a GPU; --smoke runs all of its branches here on a tiny
+    shape: the targets in bf16 (autocast on CPU), XNLI in fp32, and XNLI in DDP over 2 gloo processes."""
     import sys
-    from conftest import ROOT
+
+    from conftest import run
     out = tmp_path / "gpu.csv"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--smoke", "--out", str(out)],
-                   check=True, cwd=ROOT, capture_output=True, text=True)
-    rows = list(csv.DictReader(line for line in out.read_text().splitlines() if not line.startswith("#")))
-    assert [r["task"] for r in rows] == ["xnli", "xquad"] and all(float(r["train_tokens_per_s"]) > 0 for r in rows)
-    assert all(float(r["step_s"]) > 0 and r["source"].startswith("measured") for r in rows)
+    run([sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--smoke", "--out", str(out)], cwd=ROOT)
+    rows = _table(out)
+    assert [(r["task"], r["precision"], r["processes"]) for r in rows] == [
+        ("xnli", "bf16", "1"), ("xquad", "bf16", "1"), ("xnli", "fp32", "1"), ("xnli", "bf16", "2")]
+    assert all(float(r["train_tokens_per_s"]) > 0 and float(r["step_s"]) > 0 for r in rows)
+    assert all(r["model"] == "smoke" and r["device"] == "cpu" and r["source"].startswith("measured") for r in rows)
+
+
+def test_gpu_check_on_four_gpus_starts_one_rank_per_gpu_it_holds(tmp_path, monkeypatch):
+    """Issue 26: on a box with 4 GPUs the check leased one GPU (CUDA_VISIBLE_DEVICES narrowed to
+    it), then started torchrun with the 4 it had counted before: ranks >= 1 died (invalid device
+    ordinal) and gpu.csv, written at the end, was lost. Here on CPU: 4 GPUs visible, every child
+    process faked; each torchrun must get no more ranks than the GPUs its launcher holds and the
+    ranks see, and each row must be in the table once measured, a later crash or not."""
+    import json
+    import os
+    import sys
+    import types
+
+    import torch
+
+    from xstilts.core import leases
+    gc = _gpu_check()
+    locks = tmp_path / "locks"
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3")
+    monkeypatch.setenv(leases.LOCK_DIR_ENV, str(locks))
+    for var in ("LOCAL_RANK", "RANK", "WORLD_SIZE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)   # what the GPU box says
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    started, ddp_fails = [], []
+
+    def row(task, precision, processes):
+        return {"model": "xlm-roberta-large", "task": task, "device": "NVIDIA H100", "precision": precision,
+                "processes": processes, "batch": 32, "max_seq_length": 128, "step_s": 0.1,
+                "train_tokens_per_s": 1000 * processes, "mfu": 0.4, "peak_memory_gib": 9.0, "source": "measured"}
+
+    def child(cmd):  # the ROW lines a child process would print
+        if "torch.distributed.run" in cmd:
+            ranks = int(next(a for a in cmd if a.startswith("--nproc_per_node=")).split("=")[1])
+            visible = leases._visible(os.environ.get("CUDA_VISIBLE_DEVICES", ""))
+            held = {h["device"] for h in leases.holders(locks) if h["held"]}
+            assert ranks <= len(visible), f"{ranks} ranks, CUDA_VISIBLE_DEVICES={visible}: invalid device ordinal"
+            assert set(visible) <= held, f"ranks on GPU(s) {visible}, launcher holds {sorted(held)}"
+            started.append(ranks)
+            return [] if ddp_fails else [row("xnli", "bf16", ranks)]
+        return [row(*item.split(":"), 1) for item in cmd[cmd.index("--one") + 1].split(",")]
+
+    class Popen:
+        def __init__(self, cmd, **kw):
+            self.stdout = iter(f"ROW {json.dumps(r)}\n" for r in child(cmd))
+            self.returncode = 1 if ddp_fails and "torch.distributed.run" in cmd else 0
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    def subprocess_run(cmd, **kw):
+        return types.SimpleNamespace(stdout="".join(f"ROW {json.dumps(r)}\n" for r in child(cmd)), returncode=0)
+
+    def one(model, shape, task, kind, batch, max_len, precision, *rest, **kw):
+        leases.lease_for(types.SimpleNamespace(device="cuda"), 1)   # what runtime.start does first
+        return row(task, precision, 1)
+    monkeypatch.setattr(gc, "subprocess", types.SimpleNamespace(Popen=Popen, run=subprocess_run, PIPE=-1))
+    monkeypatch.setattr(gc, "one", one)
+    out = tmp_path / "gpu.csv"
+    try:
+        monkeypatch.setattr(sys, "argv", ["gpu_check.py", "--out", str(out)])
+        gc.main()
+        assert started == [4]
+        assert not [h for h in leases.holders(locks) if h["held"]]   # the DDP lease given back
+        rows = _table(out)
+        settings = [(r["task"], r["precision"], r["processes"]) for r in rows]
+        assert {("xnli", "bf16", "4"), ("xnli", "fp32", "1"), ("xquad", "bf16", "1")} <= set(settings)
+        monkeypatch.setattr(sys, "argv", ["gpu_check.py", "--out", str(out), "--processes", "2"])
+        ddp_fails.append(True)   # a rerun on 2 of the 4 GPUs whose torchrun dies
+        with pytest.raises(SystemExit, match="failed"):
+            gc.main()
+        assert started == [4, 2]
+        again = _table(out)   # one header still, every row kept, replaced in place by the rerun's
+        assert [(r["task"], r["precision"], r["processes"]) for r in again] == settings
+        assert gc.ddp_processes(["0", "1", "2", "3"], None, cuda=True) == 4
+        assert gc.ddp_processes(["0", "1", "2", "3"], 2, cuda=True) == 2
+        assert gc.ddp_processes(["3"], None, cuda=True) == 1   # one GPU: no DDP row
+        assert gc.ddp_processes([], None, cuda=False) == 2     # CPU: 2 gloo processes
+        with pytest.raises(SystemExit, match="only 4 GPU"):
+            gc.ddp_processes(["0", "1", "2", "3"], 8, cuda=True)
+    finally:
+        for held in list(leases._HELD):
+            held.release()
+
+
+def test_gpu_check_table_has_one_header_and_one_row_per_setting(tmp_path):
+    """Each row is written the moment it is measured (temp file, rename); a rerun replaces a
+    setting's row in place, another model's rows are added, and the header is never repeated."""
+    gc = _gpu_check()
+    out = tmp_path / "gpu.csv"
+    base = {"model": "xlm-roberta-large", "task": "xnli", "device": "H100", "precision": "bf16", "processes": 1,
+            "train_tokens_per_s": 100, "source": "measured"}
+    gc.record(out, base)
+    gc.record(out, {**base, "task": "xquad"})
+    gc.record(out, {**base, "train_tokens_per_s": 300})
+    gc.record(out, {**base, "model": "xlm-roberta-base"})
+    assert [(r["model"], r["task"], r["train_tokens_per_s"]) for r in _table(out)] == [
+        ("xlm-roberta-large", "xnli", "300"), ("xlm-roberta-large", "xquad", "100"),
+        ("xlm-roberta-base", "xnli", "100")]
+    assert [p.name for p in tmp_path.iterdir()] == ["gpu.csv"]   # no temp file left
+    assert cost.throughput("xlm-roberta-large", gpu_csv=out)[0] == 200   # what the estimate reads
 
 
 def test_family_dry_run_in_profile_paper_prints_experiments_and_gpu_hours(in_repo, monkeypatch):

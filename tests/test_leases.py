@@ -1,4 +1,4 @@
-"""Device leases (xstilts/train/leases.py) on fake devices: real processes contending for lock files."""
+"""Device leases (xstilts/core/leases.py) on fake devices: real processes contending for lock files."""
 import json
 import os
 import signal
@@ -9,12 +9,12 @@ import time
 import pytest
 from conftest import ROOT
 
-from xstilts.train import leases
+from xstilts.core import leases
 
 # A worker: lease, say so, hold, record when it held what. argv: lock_dir devices count wait hold out
 WORKER = """
 import json, os, sys, time
-from xstilts.train import leases
+from xstilts.core import leases
 lock_dir, devices, count, wait, hold, out = sys.argv[1:]
 lease = leases.lease(int(count), devices=devices.split(",") if devices else None, lock_dir=lock_dir,
                      wait=None if wait == "none" else float(wait), poll=0.05)
@@ -192,3 +192,48 @@ def test_queue_workers_share_the_queuing_repositorys_locks(tmp_path, env, monkey
     assert leases.default_lock_dir() == repo.resolve() / ".dvc" / "tmp" / "xstilts-gpus"
     monkeypatch.setenv(leases.LOCK_DIR_ENV, str(tmp_path / "shared"))
     assert leases.default_lock_dir() == tmp_path / "shared"
+
+
+def test_jobs_of_a_scheduler_never_wait_on_each_others_device_ids(tmp_path):
+    """issue 26 §1.1: SLURM numbers each job's GPUs from 0, and every array task works in a clone under
+    the same repository on the shared disk. Two jobs with CUDA_VISIBLE_DEVICES=0 are two GPUs: neither
+    waits (the old lock dir, <repo>/.dvc/tmp/xstilts-gpus, made the second wait on gpu-0.lock)."""
+    repo = tmp_path / "repo"
+    (repo / ".dvc").mkdir(parents=True)
+    code = ("import os, sys, time\nfrom xstilts.core import leases\n"
+            "lease = leases.lease(1, wait=0)\nprint('leased', lease.devices, leases.default_lock_dir(), flush=True)\n"
+            "time.sleep(30)\n")
+    procs = []
+    for job in ("101", "102"):  # two tasks of one array: each its own job id, the same device id, one repo
+        work = repo / ".dvc" / "tmp" / "xstilts-slurm" / "work" / f"task{job}"
+        (work / ".dvc").mkdir(parents=True)
+        env = clean_env(CUDA_VISIBLE_DEVICES="0", SLURM_JOB_ID=job, TMPDIR=str(tmp_path / f"node{job}"))
+        (tmp_path / f"node{job}").mkdir()
+        procs.append(subprocess.Popen([sys.executable, "-c", code], cwd=work, env=env, text=True,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    try:
+        lines = []
+        for p in procs:  # the second leases while the first holds device 0
+            line = p.stdout.readline()
+            assert line.startswith("leased ['0']"), p.stderr.read()
+            lines.append(line)
+        assert "xstilts-gpus-job-101" in lines[0] and "xstilts-gpus-job-102" in lines[1]
+        assert not (repo / ".dvc" / "tmp" / "xstilts-gpus").exists()  # nothing on the shared disk
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+def test_every_stage_that_can_compute_on_cuda_leases_first(monkeypatch):
+    """issue 26 §1.7: the translate stages' MT model took no lease; the lease lives in core, and the
+    translator asks for it before torch looks for CUDA."""
+    from xstilts.core import config
+    from xstilts.data import translate
+    asked = []
+    monkeypatch.setattr(leases, "lease_for", lambda rt, count: asked.append((rt.device, count)))
+    rt = config.RuntimeParams(device="auto", precision="fp32", max_device_batch=None, processes=1,
+                              deterministic=True, threads=1, checkpoint_every=10, progress_every=10)
+    tp = config.TranslateParams(engine="model", model="m", revision=None, max_length=16, batch_size=2)
+    translate.ModelTranslator(tp, runtime=rt)._device()
+    assert asked == [("auto", 1)]

@@ -147,3 +147,12 @@ def test_preflight_on_a_fixture_mirror(tmp_path, fixtures):
     repos = sorted({n.repo for n in wanted})
     assert all(f"hf download {r} --repo-type dataset" in proc.stdout for r in repos)
     assert "hf download FacebookAI/xlm-roberta-large --revision c23d21b" in proc.stdout
+    # (issue 26 §2) each command fetches only the files the run reads: the configs and splits it opens, the
+    # card; for the model, config, tokenizer and safetensors weights (no TF, Flax, ONNX or .bin copies)
+    commands = [l.strip() for l in proc.stdout.splitlines() if l.strip().startswith("hf download")]
+    assert len(commands) == len(repos) + 1 and all(" --include 'README.md' " in c for c in commands[:-1]), commands
+    for n in wanted:
+        cmd = next(c for c in commands if f"hf download {n.repo} " in c)
+        assert f"'{n.config}/{n.split}-*'" in cmd, (n, cmd)
+    assert commands[-1].endswith("--include '*.json' '*.model' '*.txt' '*.safetensors'"), commands[-1]
+    assert "HF_HOME" in proc.stdout

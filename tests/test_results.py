@@ -75,7 +75,8 @@ def test_runs_come_from_experiment_refs_and_head_with_provenance(repo, raw, reg)
     (repo / "params.yaml").write_text(yaml.safe_dump(raw))
     found, notes = results.match(reg, runs, raw, "tiny")
     assert found["squad"][raw["seed"]] is squad and found["mnli"][raw["seed"]].name == "main"
-    assert found["baseline"][raw["seed"]].commit in (head, exp) and notes == []
+    # (the baseline arm: the checked-out branch's run first, by results.preference)
+    assert found["baseline"][raw["seed"]].commit == head and notes == []
     j = judge.judge(reg.by_id(["squad-gain"])[0], results.evidence(found), [raw["seed"]], reg.bootstrap)
     assert j.value == pytest.approx(8.0) and j.verdict == "reproduced"
     assert {p["setting"]: p["commit"] for p in j.provenance}["squad"] == exp
@@ -100,6 +101,36 @@ def test_changed_code_makes_a_run_stale_and_baselines_that_disagree_are_reported
     c.params = {**a.params, "target_training": "translate_train"}
     found, _ = results.match(reg, [c], raw, "tiny")
     assert "baseline" not in found
+
+
+def test_the_run_chosen_for_a_setting_does_not_depend_on_ref_order(repo, raw, reg):
+    """issue 26 §0: an experiment ref sits under its baseline commit's sha (timestamps: it differs between
+    machines). Which run carries the baseline arm, and which of two runs of one setting wins, must not
+    follow that order: a claim's baseline comes from its own experiment, other ties by results.preference."""
+    seed = raw["seed"]
+    none = _commit(repo, results.apply(raw, reg.overrides("baseline", "tiny", seed)), 50.0, 50.0, message="none")
+    squad = _commit(repo, results.apply(raw, reg.overrides("squad", "tiny", seed)), 58.0, 50.0, message="squad")
+    (repo / "twin.txt").write_text("the same experiment, run again\n")
+    twin = _commit(repo, results.apply(raw, reg.overrides("squad", "tiny", seed)), 58.0, 50.0, message="twin")
+    (repo / "params.yaml").write_text(yaml.safe_dump(raw))
+    _git("commit", "-qam", "params", cwd=repo)
+    picks = set()
+    for first, last in (("00", "ff"), ("ff", "00")):  # the two orders two machines' timestamps can give
+        for ref in subprocess.run(["git", "for-each-ref", "--format=%(refname)", "refs/exps"], cwd=repo,
+                                  capture_output=True, text=True).stdout.split():
+            _git("update-ref", "-d", ref, cwd=repo)
+        _git("update-ref", f"refs/exps/{first}/{'1' * 38}/timid-nuke", none, cwd=repo)
+        _git("update-ref", f"refs/exps/{last}/{'2' * 38}/squad-s1234", squad, cwd=repo)
+        _git("update-ref", f"refs/exps/{first}/{'3' * 38}/squad-s1234-2", twin, cwd=repo)
+        runs = [r for r in results.collect_runs() if r.source == "experiment"]
+        for order in (runs, runs[::-1]):
+            found, _ = results.match(reg, order, raw, "tiny", prefer=["squad", "baseline"])
+            picks.add((found["squad"][seed].name, found["baseline"][seed].name))
+            found, _ = results.match(reg, order, raw, "tiny")
+            picks.add(("no preference", found["baseline"][seed].name))
+    # the claim's own experiment serves its baseline; of two runs of a setting, the first by name;
+    # with no setting to prefer, every order gives the same run
+    assert picks == {("squad-s1234", "squad-s1234"), ("no preference", "squad-s1234")}, picks
 
 
 def test_plan_skips_done_settings_and_names_new_ones_uniquely(repo, raw, reg):

@@ -1,7 +1,8 @@
 """The trainer's arithmetic on CPU: micro-batches with accumulation give the whole batch's loss and
 gradients for every trainable kind, bf16 autocast runs, batches are seeded and resumable, the
-runtime's settings are checked. (Killing and resuming a real stage, and DDP over two processes,
-are in tests/test_runtime_stages.py.)"""
+runtime's settings are checked, a step the fp16 loss scaler skips counts for nothing, DDP over two
+gloo processes (one task, and multi-task with MLM) matches one process. (Killing and resuming a
+real stage, and DDP on a real stage, are in tests/test_runtime_stages.py.)"""
 import os
 from pathlib import Path
 
@@ -137,6 +138,86 @@ def test_bf16_autocast_trains_on_cpu():
     assert all(p.dtype == torch.float32 for p in model.parameters())  # fp32 master weights
 
 
+class Tok:
+    pad_token_id = PAD
+
+
+class Kept:
+    """A checkpoint that keeps every state the trainer saves (what a rerun would resume from) and has
+    nothing to resume from itself."""
+    dir = Path("kept-in-memory")
+
+    def __init__(self):
+        self.states = []
+
+    def save(self, state, rank, rng):
+        import copy
+        self.states.append(copy.deepcopy(state))  # as written then (the optimizer's state changes in place)
+
+    def load(self, rank):
+        return None
+
+
+def fp16_accelerator():
+    """What runtime.start gives on a GPU without bf16 (fp16 autocast and accelerate's loss scaler), on
+    CPU: accelerate makes no scaler there (and runtime.start refuses fp16 on CPU), so the accelerator
+    gets torch's CPU GradScaler, where on CUDA accelerate puts torch's CUDA one."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+    runtime.start(RT)  # threads and determinism, as for every run here
+    AcceleratorState._reset_state(reset_partial_state=True)
+    acc = Accelerator(cpu=True, mixed_precision="fp16")
+    assert acc.scaler is None
+    acc.native_amp, acc.scaler = True, torch.amp.GradScaler("cpu", init_scale=2.0 ** 4)  # no overflow of its own
+    return acc
+
+
+def test_fp16_step_the_loss_scaler_skips_advances_nothing():
+    """Issue 26 §1.5: the 4th batch's gradients overflow (inf); the scaler skips that step. With the
+    fused AdamW, accelerate's optimizer_step_was_skipped never says so (the scaler calls the fused
+    step every time, which skips internally), so the trainer used to count the step and advance the
+    LR schedule. Now the step is redone with the next batch: the step count, the schedule, AdamW's
+    own step, the curve and the resume state all run as if the overflow had never happened."""
+    import math
+    kind = kinds.get("classification")
+    acc = fp16_accelerator()
+    torch.manual_seed(0)
+    model = TaskModel(encoder(), {"task": (kind, kind.head(32, 3))})
+    weight = model.heads["task"].out.weight
+    seen = []  # the head's weights at each backward pass (after as many optimizer steps)
+
+    def overflow_the_fourth(grad):
+        seen.append(weight.detach().clone())
+        return grad * float("inf") if len(seen) == 4 else grad
+    weight.register_hook(overflow_the_fourth)
+    dtypes = set()
+    model.encoder.encoder.layer[0].intermediate.dense.register_forward_hook(lambda m, i, o: dtypes.add(o.dtype))
+    feats = [{**f, "labels": k % 3} for k, f in enumerate(features("classification", 64))]
+    tp = config.TrainParams(lr=1e-3, warmup_ratio=0.5, weight_decay=0.01, max_grad_norm=1.0, early_stopping_examples=0,
+                            eval_every=1000, patience=1, tasks={}, log_every=1)
+    hp = config.TaskHparams(batch_size=8, epochs=1, max_seq_length=32)
+    rt = config.RuntimeParams(**{**vars(RT), "checkpoint_every": 1})
+    kept, curve = Kept(), []
+    member = trainer.Member("task", kind, [], [], hp, ("a", "b", "c"), train_feats=feats)
+    log, stats = trainer.train(model, [member], Tok(), tp, 0, acc, rt, total_steps=6, checkpoint=kept, curve=curve)
+
+    assert len(seen) == 7 and stats.steps == 6  # 6 steps took 7 batches: the skipped one is not a step
+    assert torch.equal(seen[4], seen[3])         # the skipped step left the weights alone
+    assert not torch.equal(seen[5], seen[4])     # and training went on
+    assert [st["step"] for st in kept.states] == [1, 2, 3, 4, 5]  # a checkpoint every step (none at the last)
+    warmup, total = 3, 6
+    for st in kept.states:
+        k = st["step"]
+        assert st["scheduler"]["last_epoch"] == k, k                        # the LR schedule: one tick a step
+        assert st["optimizer"]["param_groups"][0]["lr"] == pytest.approx(
+            1e-3 * ((k + 1) / warmup if k < warmup else (total - k) / (total - warmup))), k
+        assert {int(v["step"]) for v in st["optimizer"]["state"].values()} == {k}, k  # AdamW's own count
+        assert st["scaler"]["scale"] == (16.0 if k < 4 else 8.0), k          # halved by the overflow
+        assert sum(st["drawn"].values()) == k and len(st["curve"]) == k
+    assert [c["step"] for c in curve] == [1, 2, 3, 4, 5, 6] and all(math.isfinite(c["loss"]) for c in curve)
+    assert stats.skipped_steps == 1 and dtypes == {torch.float16}  # fp16 autocast, as on such a GPU
+
+
 def test_runtime_params_are_checked_and_overridable(monkeypatch, tmp_path):
     import yaml
     from conftest import ROOT
@@ -242,6 +323,39 @@ def test_two_ddp_processes_match_one_process_without_dropout(tmp_path):
     assert a["grads"].keys() == b["grads"].keys()
     for k in a["grads"]:  # AdamW would hide a gradient off by a constant factor: compare the gradients
         assert torch.allclose(a["grads"][k], b["grads"][k], rtol=1e-4, atol=1e-7), k
+    assert [c["loss"] for c in a["curve"]] == pytest.approx([c["loss"] for c in b["curve"]], rel=1e-5)
+
+
+def test_multitask_with_mlm_on_two_ddp_processes_matches_one_process(tmp_path):
+    """Issue 26 §1.6: the multi-task intermediate stage's training (two member tasks with dev rows, and
+    masked-LM with an LM head tied to the embeddings; one member drawn per step) over two gloo
+    processes, each half the batch in micro-batches, against one process: every process draws the
+    same member each step (else DDP would reduce different heads' gradients, or hang), masks the
+    same tokens, and the same weights, gradients, losses, dev scores and draws come out."""
+    import subprocess
+    import sys
+    from conftest import ROOT
+    script = ROOT / "tests" / "ddp_train.py"
+    one, two = tmp_path / "one.pt", tmp_path / "two.pt"
+    subprocess.run([sys.executable, str(script), str(one), "0", "multitask"], check=True, cwd=tmp_path, timeout=300)
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                    str(script), str(two), "2", "multitask"], check=True, cwd=tmp_path, timeout=300)
+    a, b = torch.load(one), torch.load(two)
+    assert (a["processes"], b["processes"]) == (1, 2) and a["tokens"] == b["tokens"] and a["steps"] == b["steps"] == 9
+    drawn = a["log"][-1]["steps_per_task"]
+    assert min(drawn.values()) > 0 and sum(drawn.values()) == 9, drawn  # every member trained
+    assert [r["steps_per_task"] for r in a["log"]] == [r["steps_per_task"] for r in b["log"]]
+    for ra, rb in zip(a["log"], b["log"], strict=True):
+        assert ra["dev_scores"] == pytest.approx(rb["dev_scores"]) and ra["loss"] == pytest.approx(rb["loss"], rel=1e-5)
+        assert ra["best"] == rb["best"]
+    worst = max(float((a["state"][k] - b["state"][k]).abs().max()) for k in a["state"])
+    moved = max(float((a["state"][k] - a["initial"][k]).abs().max()) for k in a["state"])
+    assert worst < 1e-5 < 1e-3 < moved, (worst, moved)
+    assert a["grads"].keys() == b["grads"].keys() == {"nli", "pos", "mlm"}
+    for member in a["grads"]:  # one more batch of each member: AdamW would hide a gradient off by a constant factor
+        assert a["grads"][member].keys() == b["grads"][member].keys()
+        for k in a["grads"][member]:
+            assert torch.allclose(a["grads"][member][k], b["grads"][member][k], rtol=1e-4, atol=1e-7), (member, k)
     assert [c["loss"] for c in a["curve"]] == pytest.approx([c["loss"] for c in b["curve"]], rel=1e-5)
 
 

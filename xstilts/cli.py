@@ -95,15 +95,28 @@ def grid(claim_ids: str = CLAIMS_OPTION,
                                                                        "default 1 in profile paper, 0 in tiny); "
                                                                        "G > 1 runs the stages DDP over them"),
          time_limit: str = typer.Option(None, "--time", help="--slurm: sbatch --time, e.g. 24:00:00"),
-         cpus_per_task: int = typer.Option(None, "--cpus-per-task", help="--slurm: sbatch --cpus-per-task")) -> None:
+         cpus_per_task: int = typer.Option(None, "--cpus-per-task", help="--slurm: sbatch --cpus-per-task (default: "
+                                                                         "runtime.<profile>.threads x GPUs per task)"),
+         account: str = typer.Option(None, "--account", help="--slurm: sbatch --account"),
+         qos: str = typer.Option(None, "--qos", help="--slurm: sbatch --qos"),
+         mem: str = typer.Option(None, "--mem", help="--slurm: sbatch --mem, e.g. 64G"),
+         constraint: str = typer.Option(None, "--constraint", help="--slurm: sbatch --constraint, e.g. 'a100|h100'"),
+         signal_grace: int = typer.Option(300, "--signal-grace", help="--slurm: seconds before the time limit at "
+                                                                      "which the stage gets SIGTERM and checkpoints "
+                                                                      "(sbatch --signal=B:TERM@S; 0: none)"),
+         sbatch: list[str] = typer.Option([], "--sbatch", help="--slurm: any other sbatch option, repeatable, "
+                                                               "e.g. --sbatch=--exclude=node07")) -> None:
     """Run (DVC's queue here, or SLURM with --slurm) every experiment the registered claims need, or one
     family's grid, at every seed of `seeds`, skipping the ones done; wait; collect them into
     reports/grid.json; push them to the default DVC remote and the git remote; print each claim's
     verdict or the family's answer, and the measured device-hours."""
     from xstilts.research import grid as grid_mod, slurm
-    slurm_opts = slurm.Options(partition, gpus_per_job, time_limit, cpus_per_task) if on_slurm else None
-    if not on_slurm and (partition or gpus_per_job is not None or time_limit or cpus_per_task):
-        raise config.ParamsError("--partition, --gpus-per-job, --time and --cpus-per-task go with --slurm")
+    slurm_opts = slurm.Options(partition, gpus_per_job, time_limit, cpus_per_task, account, qos, mem, constraint,
+                               signal_grace, tuple(sbatch)) if on_slurm else None
+    if not on_slurm and (partition or gpus_per_job is not None or time_limit or cpus_per_task or account or qos
+                         or mem or constraint or sbatch):
+        raise config.ParamsError("--partition, --gpus-per-job, --time, --cpus-per-task, --account, --qos, --mem, "
+                                 "--constraint and --sbatch go with --slurm")
     if family:
         if claim_ids:
             raise config.ParamsError("give --claims or --family, not both")
@@ -117,11 +130,12 @@ def grid(claim_ids: str = CLAIMS_OPTION,
 
 @app.command()
 def claim(claim_id: str = typer.Argument(..., help="a claim id (`xstilts claims`)"),
+          profile: str = PROFILE_OPTION,
           jobs: int = typer.Option(1, "--jobs", "-j", help="parallel queue workers")) -> None:
     """Regenerate one claim: run (or reuse) exactly the experiments it needs; print paper value,
     reproduced value, verdict, the provenance of every number and what its runs cost."""
     from xstilts.research import cost, grid as grid_mod
-    judged = grid_mod.claims_grid([claim_id], None, jobs, True, False)
+    judged = grid_mod.claims_grid([claim_id], profile, jobs, True, False)
     grid_mod.print_judgements(judged)
     for j in judged:
         runs = {}

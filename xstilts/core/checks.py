@@ -117,6 +117,17 @@ def encoder_parameters(folder: Path, arch: str) -> int | None:
     return total
 
 
+# What a checkpoint folder needs to load in PyTorch: config, tokenizer files, safetensors weights; never
+# the TF, Flax, ONNX or pytorch_model.bin copies the same repos also hold (several GiB for XLM-R large)
+MODEL_FILES = ("*.json", "*.model", "*.txt", "*.safetensors")
+
+
+def model_download_command(spec, local_dir: str) -> str:
+    """`hf download` of a model at its pinned revision, limited to the files a PyTorch load reads."""
+    return (f"hf download {spec.hub} --revision {spec.revision} --local-dir {local_dir} --include"
+            + "".join(f" '{p}'" for p in MODEL_FILES))
+
+
 def shape_of(params, deep: bool = True) -> tuple[Shape, list[str]]:
     """The run's model shape and the errors met reading it (a configured local copy that is not there)."""
     spec = params.model_spec()
@@ -125,7 +136,7 @@ def shape_of(params, deep: bool = True) -> tuple[Shape, list[str]]:
         if not (folder / "config.json").exists():
             return registry_shape(params), [
                 f"model '{params.model}': no config.json in {folder} (paper.pretrain.local_models). Copy it there on a "
-                f"machine with network: hf download {spec.hub} --revision {spec.revision} --local-dir {folder}"]
+                f"machine with network: {model_download_command(spec, str(folder))}"]
         return read_shape(folder, f"local copy {folder}", deep), []
     info = paths.PRETRAIN_INFO
     if (paths.PRETRAINED / "config.json").exists() and info.exists():
@@ -189,7 +200,11 @@ def path_errors(params) -> list[str]:
     if dp.local_hub and not Path(dp.local_hub).is_dir():
         out.append(f"paper.data.local_hub is {dp.local_hub!r}, which does not exist: the folder of the Hub mirror "
                    f"(`xstilts preflight` lists the `hf download` commands that fill it)")
-    if "ccg" in params.intermediate_members and dp.ccgbank and not (Path(dp.ccgbank) / "data" / "AUTO").is_dir():
+    if "ccg" in params.intermediate_members and not dp.ccgbank:
+        out.append(f"intermediate '{params.intermediate}' trains on ccg, which needs CCGbank (LDC2005T13, licensed; "
+                   f"no Hub copy): set paper.data.ccgbank to its ccgbank_1_1 directory, or choose an intermediate "
+                   f"task without ccg (`xstilts grid` runs every other experiment and marks the claims that need it)")
+    elif "ccg" in params.intermediate_members and not (Path(dp.ccgbank) / "data" / "AUTO").is_dir():
         out.append(f"paper.data.ccgbank is {dp.ccgbank!r}, which holds no data/AUTO/: the ccgbank_1_1 directory "
                    f"of CCGbank (LDC2005T13)")
     return out

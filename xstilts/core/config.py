@@ -29,7 +29,8 @@ TOP_LEVEL = {"profile", "seed", "seeds", "model", "intermediate", "intermediate_
              "runtime", *tasks.PROFILES}
 
 
-PROFILE_KEYS = {*GROUPS, "models", "default_model"}   # a profile section: the typed groups + its models
+PROFILE_KEYS = {*GROUPS, "models", "default_model", "precision"}   # a profile section: the typed groups, its models,
+                                                                  # and the numeric precision its stages compute in
 
 
 ARCHS = ("xlmr", "bert", "mt5")
@@ -50,7 +51,10 @@ ENGINES = ("world", "model")
 DEVICES = ("auto", "cpu", "cuda")
 
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+# A pipeline param of each profile (`tiny.precision`, `paper.precision`): it changes the numbers, so
+# every stage that trains, predicts, embeds or translates lists it, and DVC's run-cache never hands
+# a bf16 run an fp32 result. No `auto`: a run's identity cannot depend on the GPU it lands on.
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -153,23 +157,40 @@ class Params:
                               f"(valid groups: {', '.join(GROUPS)})")
         return _typed(GROUPS[name], section[name], f"{self.profile}.{name}")
 
+    @property
+    def precision(self) -> str:
+        """`<profile>.precision`: fp32 | bf16 (autocast, fp32 master weights) | fp16 (autocast + loss scaling)."""
+        value = self.raw[self.profile].get("precision")
+        if value not in PRECISIONS:
+            raise unknown(f"precision in {self.profile}.precision", value, PRECISIONS)
+        return value
+
     def runtime(self) -> RuntimeParams:
-        """runtime.<profile>, with XSTILTS_<KEY> environment overrides (one command, one machine)."""
+        """runtime.<profile>, with XSTILTS_<KEY> environment overrides (one command, one machine), and
+        the profile's precision (a pipeline param, not a runtime setting: never from the environment)."""
         import os
         section = self.raw["runtime"]
         if not isinstance(section, dict) or not isinstance(section.get(self.profile), dict):
             raise ParamsError(f"params 'runtime' needs a '{self.profile}' section (runtime.{self.profile}.device, ...)")
         raw = dict(section[self.profile])
+        if "precision" in raw:
+            raise ParamsError(f"runtime.{self.profile}.precision: precision changes the numbers, so it is a pipeline "
+                              f"param of the profile now: set {self.profile}.precision ({', '.join(PRECISIONS)}) "
+                              f"and remove it from runtime.{self.profile}")
+        if os.environ.get("XSTILTS_PRECISION") is not None:
+            raise ParamsError(f"XSTILTS_PRECISION is not a runtime setting (precision changes the numbers): "
+                              f"`dvc exp run -S {self.profile}.precision=<{'|'.join(PRECISIONS)}>` instead")
+        raw["precision"] = self.precision
         for key in RuntimeParams.__dataclass_fields__:
             env = os.environ.get(f"XSTILTS_{key.upper()}")
             if env is not None:
                 raw[key] = yaml.safe_load(env)
         rt = _typed(RuntimeParams, raw, f"runtime.{self.profile}")
-        where = f"runtime.{self.profile}"
         if rt.device not in DEVICES:
-            raise unknown(f"device in {where}", rt.device, DEVICES)
-        if rt.precision not in PRECISIONS:
-            raise unknown(f"precision in {where}", rt.precision, PRECISIONS)
+            raise unknown(f"device in runtime.{self.profile}", rt.device, DEVICES)
+        if rt.precision == "fp16" and rt.device == "cpu":
+            raise ParamsError(f"{self.profile}.precision 'fp16' needs CUDA, but runtime.{self.profile}.device is cpu "
+                              f"(on CPU: fp32 or bf16)")
         return rt
 
     def world(self) -> WorldParams:

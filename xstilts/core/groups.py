@@ -165,9 +165,11 @@ class TranslateParams:
 class RuntimeParams:
     """How a stage computes, not what: params.yaml's `runtime.<profile>`. No stage lists these in
     dvc.yaml, so changing one reruns nothing; train_log.json records the values used. Each can be
-    overridden for one command by XSTILTS_<KEY> in the environment (XSTILTS_PROCESSES=4)."""
+    overridden for one command by XSTILTS_<KEY> in the environment (XSTILTS_PROCESSES=4). `precision`
+    is the exception: it is the profile's pipeline param (`<profile>.precision`), carried here for the
+    code that computes."""
     device: str                   # auto (cuda when there is one) | cpu | cuda
-    precision: str                # auto (cuda: bf16 where supported, else fp16 with loss scaling; cpu: fp32) | fp32 | bf16 | fp16
+    precision: str                # from <profile>.precision: fp32 | bf16 | fp16 (CUDA only, with loss scaling)
     max_device_batch: int | None  # sequences per forward pass: a batch is split into micro-batches with gradient
                                   # accumulation (same loss and gradients); null = the whole batch at once
     processes: int                # DDP processes of one stage (torchrun); 1 = no DDP

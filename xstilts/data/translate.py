@@ -28,15 +28,12 @@ sets instead (as XTREME's translate-train baselines), early-stopping on English 
 from __future__ import annotations
 
 import contextlib
-
 import hashlib
 import json
 from pathlib import Path
 
 from xstilts import kinds
-from xstilts.core import config, paths, tasks
-
-
+from xstilts.core import config, leases, paths, tasks
 
 
 # --- engines ------------------------------------------------------------------------------------
@@ -75,15 +72,21 @@ class ModelTranslator:
         self._loaded: dict[str, tuple] = {}
 
     def _device(self):
-        """The runtime's device and autocast dtype: generate on the GPU when there is one (bf16
-        autocast where the runtime's precision allows it)."""
-        import torch
+        """The runtime's device and autocast dtype: generate on the GPU when there is one, in the
+        profile's precision (bf16/fp16 autocast; on CPU, fp32: the cache key says which)."""
         rt = self.runtime
+        if rt is not None:  # before torch looks for CUDA: the lease sets CUDA_VISIBLE_DEVICES (once a process)
+            leases.lease_for(rt, 1)
+        import torch
         cuda = rt is not None and rt.device in ("auto", "cuda") and torch.cuda.is_available()
         if not cuda:
             return torch.device("cpu"), None
-        bf16 = rt.precision in ("auto", "bf16") and torch.cuda.is_bf16_supported()
-        return torch.device("cuda"), (torch.bfloat16 if bf16 else torch.float16 if rt.precision == "fp16" else None)
+        return torch.device("cuda"), {"bf16": torch.bfloat16, "fp16": torch.float16}.get(rt.precision)
+
+    def precision(self) -> str:
+        """The precision the model generates in: the profile's on CUDA, fp32 on CPU (no autocast there)."""
+        import torch
+        return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(self._device()[1], "fp32")
 
     def _checkpoint(self, lang: str) -> str:
         return self.tp.model.format(lang=lang) if "{lang}" in self.tp.model else self.tp.model
@@ -101,7 +104,9 @@ class ModelTranslator:
         return self._loaded[name]
 
     def cache_path(self, lang: str) -> Path:
-        key = hashlib.sha1(f"{self._checkpoint(lang)}@{self.tp.revision}|{lang}|{self.tp.max_length}".encode()).hexdigest()[:16]
+        # the precision is part of the key: a bf16 GPU translation is not an fp32 one
+        key = hashlib.sha1(f"{self._checkpoint(lang)}@{self.tp.revision}|{lang}|{self.tp.max_length}|{self.precision()}"
+                           .encode()).hexdigest()[:16]
         return self.cache_dir / f"{lang}-{key}.jsonl"
 
     def translate(self, texts: list[str], lang: str) -> list[str]:

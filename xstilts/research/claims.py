@@ -50,6 +50,9 @@ VERDICTS_STATEMENT = ("supported", "inconclusive", "not supported")
 NOT_RUN = "not run"
 
 
+NEEDS_CCGBANK = "needs CCGbank (LDC2005T13)"   # a claim whose experiments train on CCG, in profile paper without it
+
+
 class ClaimsError(ValueError):
     """A bad entry in claims.yaml; the message names it."""
 
@@ -103,6 +106,10 @@ class Registry:
 
     def overrides(self, name: str, profile: str, seed: int) -> dict:
         return {"profile": profile, **self.setting_params(name, profile), "seed": seed}
+
+    def needs_ccgbank(self, name: str, profile: str) -> bool:
+        """Does this setting train on CCG (licensed CCGbank, never on the Hub)?"""
+        return "ccg" in tasks.intermediate_members(self.setting_params(name, profile).get("intermediate", "none"))
 
     def needed(self, claims: list[Claim]) -> list[str]:
         out = []
@@ -251,3 +258,21 @@ def registry(path: Path = CLAIMS_FILE) -> Registry:
 
 def load(path: Path = CLAIMS_FILE) -> list[Claim]:
     return registry(path).claims
+
+
+def ccgbank_missing(reg: Registry, raw: dict, profile: str, settings: list[str]) -> list[str]:
+    """The settings that cannot run because they train on CCG and profile paper has no CCGbank
+    (`paper.data.ccgbank` unset, or not its ccgbank_1_1 directory). Tiny's world writes its own."""
+    if profile != "paper":
+        return []
+    root = ((raw.get("paper") or {}).get("data") or {}).get("ccgbank")
+    if root and (Path(root) / "data" / "AUTO").is_dir():
+        return []
+    return [s for s in settings if s != BASELINE and reg.needs_ccgbank(s, profile)]
+
+
+def mark_ccgbank(judged: list, without: list[str]) -> list:
+    """Claims not run because one of their settings needs the missing CCGbank say so."""
+    import dataclasses
+    return [dataclasses.replace(j, verdict=NEEDS_CCGBANK) if j.verdict == NOT_RUN and set(j.claim.settings) & set(without)
+            else j for j in judged]

@@ -1,13 +1,21 @@
-"""GPU-hour estimate of planned profile-paper experiments, for `xstilts grid --dry-run`.
+"""GPU-hour estimate of planned profile-paper experiments (`xstilts grid --dry-run`, `preflight`).
 
-Training tokens of one experiment = for each task it trains (its intermediate task(s), then every
-trained target, for the baseline arm too when no run has that arm yet): English training examples
-x choices (multiple choice scores each pair) x epochs x max_seq_length, from params.yaml's paper
-hyperparameters. Hours = tokens / the model's training throughput (benchmarks/throughput.csv).
-
-This is an upper bound on the schedule (every sequence padded to max_seq_length, no early stop)
-and leaves out evaluation, machine translation of translated variants and model downloads. QA
-contexts longer than max_seq_length become several windows; the estimate counts one per example.
+A model with a per-token and a per-step cost, its assumptions printed with every estimate (ASSUMPTIONS):
+- training tokens, for each task it trains (its intermediate task(s), then every trained target; the
+  baseline arm's targets too when no run has that arm yet): English training examples x QA windows x
+  choices (multiple choice scores each pair) x epochs x max_seq_length (every sequence padded to it),
+  from params.yaml's paper hyperparameters and the real training-set sizes below;
+- optimizer steps: examples x windows / batch size x epochs, each costing STEP_OVERHEAD_S on top
+  (the optimizer's update, launches, data loading: what does not grow with tokens);
+- evaluation: the early-stopping evaluations (early_stopping_examples every eval_every steps) and the
+  final predictions on every language's dev and test sets (EVAL_EXAMPLES), forward passes only, at a
+  third of a training token's cost (no backward pass, no optimizer);
+- the per-token cost is the model's training throughput: the pipeline's own trainer measured on a GPU
+  (benchmarks/gpu.csv, written by benchmarks/gpu_check.py) when present, else benchmarks/throughput.csv
+  (a FLOP estimate at an assumed MFU, its row says which).
+Left out: machine translation of translated variants, downloads, and the retrieval targets' embedding
+passes (seconds). Full epochs are assumed (early stopping ends some runs sooner) while translation is
+not counted, so the estimate is neither an upper nor a lower bound.
 """
 from __future__ import annotations
 
@@ -34,11 +42,33 @@ TRAIN_EXAMPLES = {
 CHOICES = {"hellaswag": 4, "cosmosqa": 4, "commonsenseqa": 5, "copa": 2}
 
 
+# QA windows per example at the paper's max_seq_length and doc_stride (a context longer than the window
+# becomes several): assumed from the datasets' context lengths (SQuAD's ~140-word paragraphs mostly fit
+# 384 tokens; TyDiQA-GoldP's passages are longer)
+WINDOWS = {"squad_v1": 1.05, "squad_v2": 1.05, "tydiqa": 1.3}
+
+
+# Evaluation examples per language, dev + test, of each target (../shared/reference/datasets.md)
+EVAL_EXAMPLES = {"xnli": 7_500, "pawsx": 4_000, "xcopa": 600, "udpos": 3_000, "panx": 20_000, "xquad": 1_190,
+                 "mlqa": 5_500, "tydiqa": 1_000}
+
+
+STEP_OVERHEAD_S = 0.05     # per optimizer step, on top of the tokens (an H100 with XLM-R large: assumed)
+EVAL_COST = 1 / 3          # a forward-only token's share of a training token's cost
+
+
+ASSUMPTIONS = (f"per-step overhead {STEP_OVERHEAD_S} s; evaluation tokens at {EVAL_COST:.2f} of a training token; "
+               f"QA windows per example {WINDOWS}; sequences at max_seq_length; full epochs; "
+               f"translation and downloads not counted (neither an upper nor a lower bound)")
+
+
 @dataclass
 class Estimate:
     tokens: dict[str, float]      # phase -> training tokens
     tokens_per_s: float
     throughput_source: str
+    steps: float = 0.0            # optimizer steps, each with STEP_OVERHEAD_S on top of its tokens
+    eval_tokens: float = 0.0      # forward-only tokens (early-stopping evaluations, final predictions)
 
     @property
     def total_tokens(self) -> float:
@@ -46,7 +76,8 @@ class Estimate:
 
     @property
     def gpu_hours(self) -> float:
-        return self.total_tokens / self.tokens_per_s / 3600
+        seconds = (self.total_tokens + EVAL_COST * self.eval_tokens) / self.tokens_per_s + self.steps * STEP_OVERHEAD_S
+        return seconds / 3600
 
 
 def _rows(path: Path) -> list[dict]:
@@ -75,28 +106,43 @@ def throughput(model: str, path: Path = THROUGHPUT_CSV, gpu_csv: Path | None = N
 
 
 def task_tokens(name: str, examples_from: str, hp, cap: int | None = None) -> float:
-    """Training tokens of one task: its examples (at most `cap`), choices, epochs, max_seq_length."""
+    """Training tokens of one task: its examples (at most `cap`) x QA windows, choices, epochs, max_seq_length."""
+    return task_sequences(examples_from, hp, cap) * CHOICES.get(examples_from, 1) * hp.max_seq_length
+
+
+def task_sequences(examples_from: str, hp, cap: int | None = None) -> float:
+    """Training sequences (QA windows) of one task over its epochs; / batch size = its optimizer steps."""
     n = TRAIN_EXAMPLES[examples_from]
     if cap is not None:
         n = min(n, cap)
-    return n * CHOICES.get(examples_from, 1) * hp.epochs * hp.max_seq_length
+    return n * WINDOWS.get(examples_from, 1.0) * hp.epochs
+
+
+def _evaluations(sequences: float, hp, tp) -> float:
+    """Forward tokens of the early-stopping evaluations of one training run."""
+    steps = sequences / hp.batch_size
+    return (steps // tp.eval_every + 1) * tp.early_stopping_examples * hp.max_seq_length
 
 
 def estimate(params: config.Params, with_baseline: bool) -> Estimate:
     """One experiment (its `params`, profile paper)."""
     it = params.train_group("intermediate_train")
-    tokens = {"intermediate": 0.0}
+    tokens, steps, evals = {"intermediate": 0.0}, 0.0, 0.0
     members = params.intermediate_members
     # intermediate_size subsamples every task; multitask caps each at K examples (the sampler's)
     caps = [c for c in (params.intermediate_size, it.multitask_params().examples_cap if len(members) > 1 else None)
             if c is not None]
     for m in members:
-        tokens["intermediate"] += task_tokens(m, m, it.for_task(m), min(caps) if caps else None)
+        hp, cap = it.for_task(m), (min(caps) if caps else None)
+        tokens["intermediate"] += task_tokens(m, m, hp, cap)
+        steps += task_sequences(m, hp, cap) / hp.batch_size
+        evals += _evaluations(task_sequences(m, hp, cap), hp, it)
     if params.intermediate_mlm:
         mp = it.mlm_params()
         tokens["intermediate"] += mp.sentences * mp.max_seq_length
+        steps += mp.sentences / mp.batch_size
     tt = params.train_group("target_train")
-    target_tokens = 0.0
+    target_tokens, target_steps, target_evals = 0.0, 0.0, 0.0
     for t in params.active_targets:
         target = tasks.TARGETS[t]
         if not target.trains:
@@ -104,29 +150,18 @@ def estimate(params: config.Params, with_baseline: bool) -> Estimate:
         copies = 1  # translate-train: the training set once more per language it is translated into
         if params.target_training != "zero_shot":
             copies = max(1, len([l for l in params.target_languages(t) if l != "en"]))
-        target_tokens += copies * task_tokens(t, target.train_from, tt.for_task(t))
+        hp = tt.for_task(t)
+        sequences = task_sequences(target.train_from, hp)
+        target_tokens += copies * task_tokens(t, target.train_from, hp)
+        target_steps += copies * sequences / hp.batch_size
+        target_evals += copies * _evaluations(sequences, hp, tt) + \
+            EVAL_EXAMPLES.get(t, 0) * len(params.target_languages(t)) * CHOICES.get(target.train_from, 1) * hp.max_seq_length
     tokens["targets"] = target_tokens
+    arms = 2 if with_baseline else 1
     if with_baseline:
         tokens["baseline targets"] = target_tokens
     tps, source = throughput(params.model)
-    return Estimate(tokens, tps, source)
-
-
-def baseline_key(params: config.Params) -> tuple:
-    """Experiments with the same key share one baseline arm (DVC's run-cache restores it)."""
-    return (params.model, params.seed, params.benchmark, params.target_training, tuple(params.active_targets))
-
-
-def estimate_all(experiments: list[config.Params], covered: set | None = None) -> list[Estimate]:
-    """One estimate per experiment; the baseline arm counted once per baseline_key (`covered`: keys
-    whose baseline already ran)."""
-    covered = set(covered or ())
-    out = []
-    for params in experiments:
-        key = baseline_key(params)
-        out.append(estimate(params, with_baseline=key not in covered))
-        covered.add(key)
-    return out
+    return Estimate(tokens, tps, source, steps + arms * target_steps, evals + arms * target_evals)
 
 
 # --- measured: what the stages of an experiment recorded ------------------------------------------

@@ -131,7 +131,7 @@ def match(fam: Family, reg, runs: list, raw: dict, profile: str) -> dict[str, di
     from xstilts.research import results
     found: dict[str, dict[int, object]] = {}
     for exp in fam.experiments(reg, profile):
-        for run in runs:
+        for run in sorted(runs, key=results.preference):  # several runs of one experiment: results.preference
             if run.params.get("profile") == profile and results.matches(run, raw, overrides(exp, profile, run.seed)):
                 found.setdefault(exp.label, {}).setdefault(run.seed, run)
     return found

@@ -47,7 +47,13 @@ def claims_grid(claim_ids: list[str] | None, profile: str | None, jobs: int, wai
     if targets - listed:
         raise config.ParamsError(f"the claims need targets that params.yaml does not list: "
                                  f"{', '.join(sorted(targets - listed))}; add them to finetune_targets/retrieval_targets")
-    found, notes = results.match(reg, results.current_runs(), raw, profile)
+    without = claims.ccgbank_missing(reg, raw, profile, needed)
+    if without:  # the rest of the grid runs; those claims say what they need
+        print(f"no CCGbank (paper.data.ccgbank): {len(without)} setting(s) that train on CCG are left out "
+              f"({', '.join(without)}); their claims read '{claims.NEEDS_CCGBANK}'. CCGbank is licensed (LDC2005T13): "
+              f"set paper.data.ccgbank to its ccgbank_1_1 directory to run them")
+        needed = [s for s in needed if s not in without]
+    found, notes = results.match(reg, results.current_runs(), raw, profile, prefer=needed)
     planned = results.plan(reg, needed, raw, profile, p.seeds, found)
     todo = [e for e in planned if not e.done]
     print(f"grid ({profile}, seeds {', '.join(map(str, p.seeds))}): {len(chosen)} claims need "
@@ -60,7 +66,7 @@ def claims_grid(claim_ids: list[str] | None, profile: str | None, jobs: int, wai
         label = "claims" if claim_ids is None else "-".join(claim_ids)[:40]
         if not run_todo(todo, jobs, wait, dry_run, on_slurm, label, store):
             return []
-        found, notes = results.match(reg, results.current_runs(), raw, profile)
+        found, notes = results.match(reg, results.current_runs(), raw, profile, prefer=needed)
         require_done(todo, [r.name for by in found.values() for r in by.values()], on_slurm)
     if dry_run:
         return []
@@ -69,11 +75,12 @@ def claims_grid(claim_ids: list[str] | None, profile: str | None, jobs: int, wai
     for n in notes:
         print(f"warning: {n}")
     print(f"collected into {results.GRID_FILE}; `dvc repro report` rebuilds the report")
-    used = [r for by in found.values() for r in by.values()]
+    # what these claims read (their settings and the baseline arm), not every registered setting found here
+    used = [r for s, by in found.items() if s in needed or s == claims.BASELINE for r in by.values()]
     push(used, store)
     print_measured(used)
     evidence = results.evidence(found)
-    return [judge.judge(c, evidence, p.seeds, reg.bootstrap) for c in chosen]
+    return claims.mark_ccgbank([judge.judge(c, evidence, p.seeds, reg.bootstrap) for c in chosen], without)
 
 
 def shared_cache() -> remote.Remote | None:
@@ -85,15 +92,27 @@ def shared_cache() -> remote.Remote | None:
 
 
 def run_todo(todo: list, jobs: int, wait: bool, dry_run: bool, on_slurm, label: str, store) -> bool:
-    """Run the missing experiments here (DVC's queue) or on SLURM; True when they are done and to collect."""
+    """Run the missing experiments here (DVC's queue) or on SLURM, in waves (results.waves: what they
+    share is computed once, before the fan-out); True when they are done and to collect."""
+    waves = results.waves(todo, results.params_raw())
     if on_slurm is not None:
-        on_slurm = slurm.for_profile(on_slurm, todo[0].overrides.get("profile") or config.load().profile)
+        profile = todo[0].overrides.get("profile") or config.load().profile
+        threads = config.validate(results.apply(results.params_raw(), {"profile": profile})).runtime().threads
+        on_slurm = slurm.for_profile(on_slurm, profile, threads)
         if store is not None and not dry_run:
             remote.push_workspace(store)  # what this workspace computed, for the jobs to restore
-        return slurm.run(todo, on_slurm, label, wait, dry_run, store)
+        return slurm.run(waves, on_slurm, label, wait, dry_run, store)
     if dry_run:
         return False
-    return queue_and_wait(todo, jobs, wait)
+    if len(waves) > 1:
+        print(f"in {len(waves)} waves ({' + '.join(str(len(w)) for w in waves)} experiments): what they share "
+              f"(data, each model and seed's baseline arm) is computed once, then restored by DVC's run-cache")
+    for i, wave in enumerate(waves):
+        if not queue_and_wait(wave, jobs, wait):
+            if i + 1 < len(waves):
+                print(f"queued wave 1 of {len(waves)}; run the same command again when it is done for the next")
+            return False
+    return True
 
 
 def require_done(todo: list, found_names: list[str], on_slurm) -> None:
@@ -169,8 +188,7 @@ def print_cost(planned: list, raw: dict) -> None:
         total += est.gpu_hours
         sources.add(est.throughput_source)
         print(f"  {e.name:<56} {params.model:<18} {est.total_tokens:>13.3g} {est.gpu_hours:>7.1f}")
-    print(f"estimated GPU-hours to run: {total:.1f} (one GPU; an upper bound on the schedule: full epochs, every "
-          f"sequence at max_seq_length; evaluation, translation and downloads not included)")
+    print(f"estimated GPU-hours to run: {total:.1f} (one GPU; {cost.ASSUMPTIONS})")
     for s in sorted(sources):
         print(f"  throughput: {s}")
 

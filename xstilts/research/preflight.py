@@ -61,8 +61,29 @@ def found_files(mirror: Path, need, cards: dict[str, str]) -> list[Path] | None:
     return [] if f"config_name: {need.config}" in cards[need.repo] else None
 
 
-def download_command(repo: str, revision: str, mirror: str) -> str:
-    return f"hf download {repo} --repo-type dataset --revision {revision} --local-dir {mirror}/{repo}"
+def include_patterns(needs: list) -> list[str]:
+    """The files of a dataset repo that the run reads (the layouts sources.mirror_files reads), and its
+    card: `hf download --include` fetches those, never the whole repo (a Wikipedia dump has hundreds
+    of configs; the run reads a few)."""
+    out = ["README.md"]
+    for n in needs:
+        pats = [f"{n.config}/{n.split}-*", f"{n.config}/{n.split}/*"]
+        if n.config == "default":
+            pats += [f"data/{n.split}-*", f"data/{n.split}/*"]
+        out += [p for p in pats if p not in out]
+    return out
+
+
+def download_command(repo: str, revision: str, mirror: str, needs: list | None = None) -> str:
+    include = "".join(f" '{p}'" for p in include_patterns(needs)) if needs else ""
+    return (f"hf download {repo} --repo-type dataset --revision {revision} --local-dir {mirror}/{repo}"
+            + (f" --include{include}" if include else ""))
+
+
+def hub_cache() -> str:
+    """Where datasets and models downloaded from the Hub are kept: HF_HOME's hub/ (and datasets/)."""
+    home = os.environ.get("HF_HOME") or "~/.cache/huggingface"
+    return f"{home} (HF_HOME{'' if os.environ.get('HF_HOME') else ', unset'})"
 
 
 def data_lines(params: config.Params, hub_ok: bool, hub_why: str) -> tuple[list[Line], list[str], float]:
@@ -84,18 +105,20 @@ def data_lines(params: config.Params, hub_ok: bool, hub_why: str) -> tuple[list[
                               f"{', ...' if len(ns) > 3 else ''})" for r, ns in sorted(by_repo.items()))
             lines.append(Line("data", "FAIL", f"mirror {mirror}: {len(missing)} of {len(wanted)} splits missing, in "
                                               f"{len(by_repo)} of {len(repos)} repos: {shown}"))
-            commands += [download_command(r, ns[0].revision, str(mirror)) for r, ns in sorted(by_repo.items())]
+            commands += [download_command(r, ns[0].revision, str(mirror), ns) for r, ns in sorted(by_repo.items())]
         else:
             lines.append(Line("data", "OK", f"mirror {mirror}: all {len(wanted)} splits of {len(repos)} repos present"))
         size = sum(f.stat().st_size for files in found.values() for f in files or ()) / GIB
     elif hub_ok:
         lines.append(Line("data", "OK", f"the Hub is reachable ({hub_why}): {len(wanted)} splits of {len(repos)} repos "
-                                        f"will be downloaded at their pinned revisions"))
+                                        f"will be downloaded at their pinned revisions into {hub_cache()}"))
     else:
         lines.append(Line("data", "FAIL", f"the Hub is not reachable ({hub_why}) and paper.data.local_hub is not set: "
                                           f"mirror the {len(repos)} repos on a machine with network, then set "
-                                          f"paper.data.local_hub: <MIRROR>"))
-        commands += [download_command(r, next(n.revision for n in wanted if n.repo == r), "<MIRROR>") for r in repos]
+                                          f"paper.data.local_hub: <MIRROR> (or, with network here, the "
+                                          f"downloads land in the Hub cache {hub_cache()})"))
+        commands += [download_command(r, next(n.revision for n in wanted if n.repo == r), "<MIRROR>",
+                                      [n for n in wanted if n.repo == r]) for r in repos]
     if "ccg" in params.intermediate_members:
         root = dp.ccgbank
         ok = root is not None and (Path(root) / "data" / "AUTO").is_dir()
@@ -131,13 +154,13 @@ def model_lines(params: config.Params, hub_ok: bool) -> tuple[list[Line], list[s
             lines.append(Line("models", "OK", f"{params.model}: local copy {folder} ({weights_gib:.2f} GiB of weights)"))
         else:
             lines.append(Line("models", "FAIL", f"{params.model}: no config.json and weights in {folder}"))
-            commands.append(f"hf download {spec.hub} --revision {spec.revision} --local-dir {folder}")
+            commands.append(checks.model_download_command(spec, str(folder)))
     elif hub_ok:
         lines.append(Line("models", "OK", f"{params.model}: {spec.hub} @ {spec.revision[:12]} from the Hub"))
     else:
         lines.append(Line("models", "FAIL", f"{params.model}: the Hub is not reachable and paper.pretrain.local_models "
                                             f"is not set"))
-        commands.append(f"hf download {spec.hub} --revision {spec.revision} --local-dir <DIR>/{spec.hub}")
+        commands.append(checks.model_download_command(spec, f"<DIR>/{spec.hub}"))
     mt = translation_models(params)
     if mt:
         status = "OK" if hub_ok else "FAIL"
@@ -161,26 +184,42 @@ def gpu_lines(params: config.Params, allow_cpu: bool) -> list[Line]:
     for i in range(n):
         p = torch.cuda.get_device_properties(i)
         bf16 = torch.cuda.is_bf16_supported() if i == torch.cuda.current_device() else p.major >= 8
-        lines.append(Line("gpus", "OK", f"cuda:{i} {p.name}, {p.total_memory / GIB:.0f} GiB, "
-                                        f"{'bf16' if bf16 else 'no bf16: fp16 with loss scaling'}"))
+        if params.precision == "bf16" and not bf16:
+            lines.append(Line("gpus", "FAIL", f"cuda:{i} {p.name} has no bf16, and {params.profile}.precision is bf16: "
+                                              f"run with `-S {params.profile}.precision=fp16` (loss scaling) or fp32"))
+        else:
+            lines.append(Line("gpus", "OK", f"cuda:{i} {p.name}, {p.total_memory / GIB:.0f} GiB, "
+                                            f"{'bf16' if bf16 else 'no bf16'}; the run computes in {params.precision}"))
     if rt.processes > n:
         lines.append(Line("gpus", "FAIL", f"runtime.{params.profile}.processes is {rt.processes}, but {n} GPU(s) found"))
     return lines
+
+
+def disk_estimate_line(params: config.Params) -> Line:
+    """The disk one experiment's clone takes at its peak (a SLURM task's, or a queue worker's): the encoder's
+    weights MODEL_COPIES times (pretrained, two arms, workspace and cache, a checkpoint with AdamW's
+    moments), plus its prepared data (about the mirror's size, or DATA_GUESS_GIB without one)."""
+    spec = params.model_spec()
+    weights = (spec.parameters_m or 0) * 1e6 * 4 / GIB
+    return Line("cost", "OK", f"disk per experiment (one clone: a SLURM task's or a queue worker's): about "
+                              f"{weights * MODEL_COPIES + DATA_GUESS_GIB:.0f} GiB at its peak (weights {weights:.1f} GiB "
+                              f"x {MODEL_COPIES}, data up to {DATA_GUESS_GIB:.0f} GiB)")
 
 
 def cost_lines(params: config.Params, raw: dict) -> list[Line]:
     from xstilts.research import claims, cost, results
     try:
         run = cost.estimate(params, with_baseline=True)
-        lines = [Line("cost", "OK", f"this run: {run.gpu_hours:.1f} GPU-hours ({run.total_tokens:.3g} training tokens; "
-                                    f"throughput: {run.throughput_source})")]
+        lines = [Line("cost", "OK", f"this run: {run.gpu_hours:.1f} GPU-hours ({run.total_tokens:.3g} training tokens, "
+                                    f"{run.steps:.3g} optimizer steps, {run.eval_tokens:.3g} evaluation tokens; "
+                                    f"throughput: {run.throughput_source})"),
+                 disk_estimate_line(params)]
         reg = claims.registry()
         experiments = [config.validate(results.apply(raw, reg.overrides(s, "paper", seed)))
                        for seed in params.seeds for s in reg.needed(reg.claims) if s != claims.BASELINE]
         total = sum(e.gpu_hours for e in cost.estimate_all(experiments))
         lines.append(Line("cost", "OK", f"the paper's whole grid: {len(experiments)} experiments, {total:.0f} GPU-hours "
-                                        f"(seeds {', '.join(map(str, params.seeds))}; an upper bound: full epochs, "
-                                        f"every sequence at max_seq_length)"))
+                                        f"(seeds {', '.join(map(str, params.seeds))}; {cost.ASSUMPTIONS})"))
         return lines
     except config.ParamsError as e:
         return [Line("cost", "WARN", f"no estimate: {e}")]

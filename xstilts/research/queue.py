@@ -26,8 +26,11 @@ def queue_status() -> dict[str, str]:
     return status
 
 
-def queue(name: str, overrides: dict, target: str = "score") -> None:
-    args = ["exp", "run", "--queue", "--name", name, target]
+def queue(name: str, overrides: dict) -> None:
+    """Queue one experiment of the whole pipeline, report included: its commit's dvc.lock is then
+    complete and current (its report reads its own scores), so a colleague's `dvc exp pull` +
+    `dvc exp apply` + `dvc repro --pull` restores it and runs nothing."""
+    args = ["exp", "run", "--queue", "--name", name]
     for k, v in overrides.items():
         args += ["-S", f"{k}={yaml_value(v)}"]
     dvc(*args)

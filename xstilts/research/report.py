@@ -441,11 +441,18 @@ def v1_table2() -> dict:
     return {"rows": rows, "deltas": list(t2["deltas"])}
 
 
+LATEX_INSTALL = ("apt-get install texlive-latex-base texlive-latex-recommended latexmk (bash .ci/setup does, "
+                 "as root)")
+
+
 def compile_pdf(tex_path: Path) -> str:
+    """reports/report.pdf from the .tex with latexmk, or, without a LaTeX engine, a line saying how to get
+    it. The PDF is a rendering of the .tex (which DVC tracks), not a DVC output: a machine without LaTeX
+    (a cluster node running an experiment) still completes the stage."""
+    pdf = tex_path.with_suffix(".pdf")
     if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
-        raise RuntimeError("no LaTeX engine (latexmk + pdflatex) on this machine: install it with "
-                           "`apt-get install texlive-latex-base texlive-latex-recommended latexmk` (bash .ci/setup "
-                           "does, as root), then `dvc repro report`")
+        return (f"no PDF: no LaTeX engine (latexmk + pdflatex) here; {LATEX_INSTALL}, then "
+                f"`latexmk -pdf -cd {tex_path}` writes {pdf}")
     build = tex_path.parent / ".latex-build"
     shutil.rmtree(build, ignore_errors=True)
     build.mkdir()
@@ -454,9 +461,9 @@ def compile_pdf(tex_path: Path) -> str:
                            f"-outdir={build.name}", tex_path.name], capture_output=True, text=True, cwd=tex_path.parent)
     if proc.returncode != 0:
         raise RuntimeError(f"latexmk failed on {tex_path}:\n{proc.stdout[-3000:]}")
-    (build / "report.pdf").replace(tex_path.with_suffix(".pdf"))
+    (build / "report.pdf").replace(pdf)
     shutil.rmtree(build, ignore_errors=True)
-    return f"PDF written: {tex_path.with_suffix('.pdf')}"
+    return f"PDF written: {pdf}"
 
 
 def tally_of(judged) -> dict[str, int]:

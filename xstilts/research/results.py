@@ -315,10 +315,29 @@ def params_raw() -> dict:
 
 
 # --- runs -> the evidence claims read ------------------------------------------------------------
-def match(reg, runs: list[Run], raw: dict, profile: str) -> tuple[dict[str, dict[int, Run]], list[str]]:
+SOURCE_RANK = {"HEAD": 0, "branch": 1, "experiment": 2, "grid.json": 3}
+
+
+def preference(run: Run) -> tuple:
+    """Which run wins when several current runs are the same setting at the same seed (same params, same
+    code: their numbers agree, up to machine-dependent float arithmetic): what is checked out first, then
+    branches, then experiment refs, then runs only grid.json keeps (their outputs may be nowhere here);
+    ties by name, then commit. Never the order git lists refs in: an experiment ref sits under its
+    baseline commit's sha, which depends on commit timestamps, so that order differs between machines."""
+    return SOURCE_RANK.get(run.source, len(SOURCE_RANK)), run.name, run.commit
+
+
+def match(reg, runs: list[Run], raw: dict, profile: str, prefer: list[str] | None = None
+          ) -> tuple[dict[str, dict[int, Run]], list[str]]:
     """{setting: {seed: run}} for every registered setting a current run is, and notes on runs whose
-    baseline arms disagree (they should not: same params, same seed, same code)."""
+    baseline arms disagree (they should not: same params, same seed, same code).
+
+    Several runs can be one setting: `preference` picks. Every run carries the baseline arm, so the
+    baseline setting at a seed comes from the run already chosen for one of the `prefer` settings at
+    that seed (the settings the caller judges, in their order; a claim's own experiment then serves its
+    baseline too, and nothing else needs pushing or restoring), else by `preference`."""
     from xstilts.research.claims import BASELINE, SETTING_PARAMS
+    runs = sorted(runs, key=preference)
     found: dict[str, dict[int, Run]] = {}
     for name in reg.settings:
         if name == BASELINE:
@@ -326,13 +345,15 @@ def match(reg, runs: list[Run], raw: dict, profile: str) -> tuple[dict[str, dict
         for run in runs:
             if run.params.get("profile") == profile and matches(run, raw, reg.overrides(name, profile, run.seed)):
                 found.setdefault(name, {}).setdefault(run.seed, run)
+    # target_training changes the baseline arm too; the intermediate params do not
+    carriers = [run for run in runs if run.params.get("profile") == profile and matches_baseline(
+        run, raw, reg.overrides(BASELINE, profile, run.seed), SETTING_PARAMS - {"target_training"})]
+    chosen = [found[s][seed] for s in (prefer or []) if s != BASELINE and s in found for seed in sorted(found[s])]
+    for run in [r for r in chosen if any(r is c for c in carriers)] + carriers:
+        found.setdefault(BASELINE, {}).setdefault(run.seed, run)
     notes = []
-    for run in runs:
-        # target_training changes the baseline arm too; the intermediate params do not
-        if run.params.get("profile") != profile or not matches_baseline(
-                run, raw, reg.overrides(BASELINE, profile, run.seed), SETTING_PARAMS - {"target_training"}):
-            continue
-        first = found.setdefault(BASELINE, {}).setdefault(run.seed, run)
+    for run in carriers:
+        first = found[BASELINE][run.seed]
         if first is not run:
             diff = max_difference(first.by_split, run.by_split, "baseline")
             if diff > 1e-9:
@@ -409,6 +430,23 @@ def name_planned(planned: list[Planned], profile: str) -> list[Planned]:
         p.name = name
         taken.add(name)
     return planned
+
+
+def waves(todo: list[Planned], raw: dict) -> list[list[Planned]]:
+    """The experiments to run in waves, so that what they share is computed once, never by N at once:
+    first one experiment alone (the prepared data, its model and seed's baseline arm), then the first
+    experiment of every other baseline (xstilts/research/cost.py's baseline_key: model, seed,
+    benchmark, target training, targets), then the rest. Each wave starts when the one before has
+    ended, and DVC's run-cache (local, or the shared remote's) restores what it computed."""
+    key = {id(e): cost.baseline_key(config.validate(apply(raw, e.overrides))) for e in todo}
+    first, leaders, rest, seen = todo[:1], [], [], {key[id(e)] for e in todo[:1]}
+    for e in todo[1:]:
+        if key[id(e)] in seen:
+            rest.append(e)
+        else:
+            seen.add(key[id(e)])
+            leaders.append(e)
+    return [w for w in (first, leaders, rest) if w]
 
 
 def experiment_names() -> list[str]:

@@ -3,7 +3,8 @@ per array task.
 
 Each task clones this repository (a path every node reaches, as a cluster's home or project disk
 is) into its own work directory, checks out the commit the grid was planned on and runs
-`dvc exp run -n NAME -S ... score` there: tasks never share a DVC lock or a workspace. The cache is
+`dvc exp run -n NAME -S ...` there (the whole pipeline, report included, so the experiment's commit
+is complete: a colleague's clone applies it and reproduces nothing): tasks never share a DVC lock or a workspace. The cache is
 shared through the default DVC remote (`dvc exp run --pull` restores what any run pushed, stage by
 stage, from the run-cache; the task pushes its experiment with `dvc exp push origin NAME --run-cache`,
 its ref landing in this repository) or, with no remote, through this repository's own cache
@@ -20,7 +21,7 @@ import json
 import shlex
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,22 +38,38 @@ class Options:
     partition: str | None = None
     gpus_per_job: int | None = None  # None: 1 in profile paper, 0 in tiny; > 1: DDP over them (XSTILTS_PROCESSES)
     time: str | None = None       # sbatch --time, e.g. 24:00:00
-    cpus_per_task: int | None = None
+    cpus_per_task: int | None = None  # None: the profile's runtime threads x the task's processes
+    account: str | None = None
+    qos: str | None = None
+    mem: str | None = None        # sbatch --mem, e.g. 64G
+    constraint: str | None = None  # sbatch --constraint, e.g. a100|h100
+    grace: int = 300              # seconds before the time limit at which the task's stages get SIGTERM and checkpoint
+    extra: tuple[str, ...] = ()   # any other sbatch option, as written after #SBATCH (e.g. --exclude=node07)
 
     def __post_init__(self):
         if self.gpus_per_job is not None and self.gpus_per_job < 0:
             raise GridError(f"--gpus-per-job must be 0 or more, got {self.gpus_per_job}")
+        if self.grace < 0:
+            raise GridError(f"--signal-grace must be 0 or more seconds, got {self.grace}")
+        for opt in self.extra:
+            if not opt.startswith("--") or "\n" in opt:
+                raise GridError(f"--sbatch takes one sbatch option starting with '--' (e.g. --exclude=node07), got {opt!r}")
 
 
-def for_profile(opts: Options, profile: str) -> Options:
-    """Options with the GPU count settled: one GPU per task in profile paper, none in tiny, unless given."""
-    if opts.gpus_per_job is not None:
-        return opts
-    return Options(opts.partition, 1 if profile == "paper" else 0, opts.time, opts.cpus_per_task)
+def for_profile(opts: Options, profile: str, threads: int | None = None) -> Options:
+    """Options with the GPU count settled (one GPU per task in profile paper, none in tiny, unless given)
+    and the CPUs per task matching the runtime's threads per process (unless given)."""
+    gpus = opts.gpus_per_job if opts.gpus_per_job is not None else (1 if profile == "paper" else 0)
+    cpus = opts.cpus_per_task
+    if cpus is None and threads is not None:
+        cpus = threads * max(gpus, 1)
+    return replace(opts, gpus_per_job=gpus, cpus_per_task=cpus)
 
 
-def script(todo: list, commit: str, opts: Options, label: str, repo: Path, shared_remote: str | None) -> str:
-    """The sbatch script: one array task per experiment in `todo` (name, overrides)."""
+def script(todo: list, commit: str, opts: Options, label: str, repo: Path, shared_remote: str | None,
+           after: list[str] | None = None) -> str:
+    """The sbatch script: one array task per experiment in `todo` (name, overrides); with `after`, it
+    starts once those jobs have ended (an earlier wave, whose results it restores from the cache)."""
     logs = (repo / paths.SLURM_DIR).resolve()
     head = [
         "#!/bin/bash",
@@ -73,6 +90,16 @@ def script(todo: list, commit: str, opts: Options, label: str, repo: Path, share
         head.append(f"#SBATCH --cpus-per-task={opts.cpus_per_task}")
     if opts.time:
         head.append(f"#SBATCH --time={opts.time}")
+    for flag, value in (("account", opts.account), ("qos", opts.qos), ("mem", opts.mem), ("constraint", opts.constraint)):
+        if value:
+            head.append(f"#SBATCH --{flag}={value}")
+    if opts.grace:
+        # SIGTERM to the batch shell `grace` s before the time limit; the script passes it on to the stage,
+        # which saves a checkpoint (rerun the same grid command: the task resumes from it)
+        head.append(f"#SBATCH --signal=B:TERM@{opts.grace}")
+    if after:
+        head.append(f"#SBATCH --dependency=afterany:{':'.join(after)}")
+    head += [f"#SBATCH {opt}" for opt in opts.extra]
     cases = []
     for i, e in enumerate(todo):
         sets = " ".join(f"-S {shlex.quote(f'{k}={yaml_value(v)}')}" for k, v in e.overrides.items())
@@ -107,7 +134,13 @@ else
 fi
 cd "$WORK"
 {cache}
-{procs}dvc exp run $PULL -n "$NAME" "${{SET[@]}}" score
+{procs}# in its own process group, in the background: the shell's trap passes SIGTERM (a preemption, or --signal
+# before the time limit) to DVC and the stage running under it, which checkpoints, and waits for them
+setsid dvc exp run $PULL -n "$NAME" "${{SET[@]}}" &
+RUN=$!
+trap 'echo "xstilts: SIGTERM: passed on to the stage, which saves a checkpoint"; kill -TERM -- -$RUN 2>/dev/null; wait $RUN; exit 143' TERM
+wait $RUN
+trap - TERM
 {'dvc exp push origin "$NAME" --run-cache -f   # its ref into $REPO, its data and run-cache to the remote' if shared_remote else 'dvc exp push origin "$NAME" --no-cache -f   # its ref into $REPO (its data is in the shared cache already)'}
 # what it cost (logs/costs/experiments/<baseline>/<name>/<stage>.json), beside the repository's own
 mkdir -p "$REPO/{paths.COSTS.as_posix()}" && cp -r {paths.COSTS.as_posix()}/experiments "$REPO/{paths.COSTS.as_posix()}/" 2>/dev/null || true
@@ -166,25 +199,34 @@ def require_clean_tree() -> str:
     return git("rev-parse", "HEAD").strip()
 
 
-def run(todo: list, opts: Options, label: str, wait: bool, dry_run: bool, remote, log=print, poll: float = 10.0) -> bool:
-    """Submit the missing experiments (skipping those SLURM still runs); with wait, block until every
-    task has left the queue. True when the caller should collect now."""
+def run(waves: list[list], opts: Options, label: str, wait: bool, dry_run: bool, remote, log=print,
+        poll: float = 10.0) -> bool:
+    """Submit the missing experiments (skipping those SLURM still runs), one job array per wave
+    (results.waves), each array starting after the one before has ended (--dependency=afterany), so
+    what the experiments share is computed once; with wait, block until every task has left the
+    queue. True when the caller should collect now."""
     flying = in_flight() if not dry_run else {}
-    new = [e for e in todo if e.name not in flying]
+    todo = [e for wave in waves for e in wave]
     for name, where in flying.items():
         if any(e.name == name for e in todo):
             log(f"  {name}: already submitted ({where})")
     commit = git("rev-parse", "HEAD").strip() if dry_run else require_clean_tree()
-    text = script(new, commit, opts, label, Path.cwd(), remote.name if remote else None) if new else None
-    if dry_run:
-        if text:
-            print(text, end="")
-        return False
-    jobs = []
-    if new:
+    after: list[str] = sorted({w.split("_")[0] for n, w in flying.items() if any(e.name == n for e in todo)})
+    for i, wave in enumerate(waves):
+        new = [e for e in wave if e.name not in flying]
+        if not new:
+            continue
+        text = script(new, commit, opts, label, Path.cwd(), remote.name if remote else None, after=after)
+        if dry_run:
+            print(f"# --- wave {i + 1} of {len(waves)} ---\n{text}", end="")
+            after = ["<the job above>"]
+            continue
         job = submit(text, [e.name for e in new], commit)
-        jobs.append(job)
-        log(f"submitted job array {job} ({len(new)} task(s)); logs: {paths.SLURM_DIR}/{job}_<task>.log")
+        log(f"submitted job array {job} (wave {i + 1} of {len(waves)}, {len(new)} task(s)"
+            f"{', after ' + ','.join(after) if after else ''}); logs: {paths.SLURM_DIR}/{job}_<task>.log")
+        after = [job]
+    if dry_run:
+        return False
     if not wait:
         log("`squeue` follows them; run the same command again when they are done to collect "
             "(what is done is skipped, what is still queued is not submitted twice)")

@@ -105,7 +105,7 @@ def pretrain_paper(pp, spec, out: Path) -> dict:
         raise sources.DataSourceError(
             f"could not load model {spec.hub} at revision '{spec.revision}' from {source}: "
             f"{type(e).__name__}: {e}\nTo use a local copy: on a machine with network run\n"
-            f"  hf download {spec.hub} --revision {spec.revision} --local-dir <DIR>/{spec.hub}\n"
+            f"  {checks.model_download_command(spec, f'<DIR>/{spec.hub}')}\n"
             f"then set `paper.pretrain.local_models: <DIR>` in params.yaml.") from e
     model.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))

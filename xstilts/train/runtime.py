@@ -14,6 +14,8 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass
 
+from xstilts.core import leases
+
 
 @dataclass
 class Runtime:
@@ -48,7 +50,7 @@ def relaunch(rt) -> None:
     and before any tensor work; inside a launched process it does nothing."""
     if rt.processes <= 1 or "LOCAL_RANK" in os.environ:
         return
-    lease_devices(rt, rt.processes)  # the ranks inherit CUDA_VISIBLE_DEVICES; this process holds the locks
+    leases.lease_for(rt, rt.processes)  # the ranks inherit CUDA_VISIBLE_DEVICES; this process holds the locks
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={rt.processes}",
            *sys.argv]
     print(f"runtime: {rt.processes} processes (DDP): {' '.join(cmd[1:])}", flush=True)
@@ -60,37 +62,37 @@ def relaunch(rt) -> None:
     sys.exit(child.wait())
 
 
-def lease_devices(rt, count: int) -> None:
-    """Lease `count` free GPUs before CUDA initializes (xstilts/train/leases.py: DVC queue workers of
-    `xstilts grid -j N` would otherwise all land on GPU 0). Nothing on CPU, or where no GPU is found."""
-    from xstilts.train import leases
-    if rt.device == "cpu" or (rt.device == "auto" and not leases.candidates()):
-        return
-    held = leases.lease(count)
-    if not held.inherited:
-        print(f"runtime: leased GPU(s) {','.join(held.devices)}", flush=True)
-
-
 def resolve(rt) -> tuple[str, str]:
-    """(device, precision) actually used: auto resolved, and a CUDA request without CUDA an error."""
+    """(device, precision) actually used: `auto` resolved, and what this machine cannot do an error
+    (the precision is the run's, a pipeline param: never changed here to fit the GPU)."""
     import torch
     from xstilts.core.groups import ParamsError
     cuda = torch.cuda.is_available()
     device = ("cuda" if cuda else "cpu") if rt.device == "auto" else rt.device
     if device == "cuda" and not cuda:
         raise ParamsError("runtime device is 'cuda' but torch sees no CUDA device (valid here: auto, cpu)")
-    precision = rt.precision
-    if precision == "auto":
-        precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if device == "cuda" else "fp32"
-    if precision == "fp16" and device == "cpu":
-        raise ParamsError("runtime precision 'fp16' needs CUDA (on CPU: fp32 or bf16)")
-    return device, precision
+    if rt.precision == "fp16" and device == "cpu":
+        raise ParamsError("precision 'fp16' needs CUDA (on CPU: fp32 or bf16)")
+    if rt.precision == "bf16" and device == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ParamsError(f"precision 'bf16' but {torch.cuda.get_device_name()} has no bf16: run with "
+                          f"`-S <profile>.precision=fp16` (autocast with loss scaling) or fp32")
+    return device, rt.precision
+
+
+def allow_tf32() -> None:
+    """fp32 matmuls and convolutions outside autocast on tensor cores (TF32), through torch's
+    `fp32_precision` API (torch >= 2.9; the project pins 2.13). Never the legacy `allow_tf32` flags:
+    torch deprecates them, and on CUDA a process that uses both APIs (transformers >= 5 uses the new
+    one) raises "you have used mix of the legacy and new APIs to set the TF32 status" (pytorch#179445)."""
+    import torch
+    torch.backends.cuda.matmul.fp32_precision = "tf32"
+    torch.backends.cudnn.conv.fp32_precision = "tf32"
 
 
 def start(rt, multitask: bool = False):
     """(Accelerator, Runtime). Call before any CUDA work: determinism must be set up first, and the
     GPU leased (CUDA_VISIBLE_DEVICES is read once, when CUDA starts)."""
-    lease_devices(rt, 1)
+    leases.lease_for(rt, 1)  # (xstilts/core/leases.py: DVC queue workers of `grid -j N` would all use GPU 0)
     if rt.deterministic:  # cuBLAS needs this before CUDA initializes, or deterministic mode raises
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     import torch
@@ -110,8 +112,7 @@ def start(rt, multitask: bool = False):
             # only to set inductor's flag (2.3 s of every stage's start; nothing here compiles)
             torch._C._set_deterministic_algorithms(rt.deterministic)
     if device == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True   # fp32 matmuls outside autocast on tensor cores
-        torch.backends.cudnn.allow_tf32 = True
+        allow_tf32()
     # One head per member task and one member per step: the other heads get no gradient that step.
     kwargs = [DistributedDataParallelKwargs(find_unused_parameters=multitask)]
     acc = Accelerator(cpu=device == "cpu", mixed_precision={"fp32": "no"}.get(precision, precision),

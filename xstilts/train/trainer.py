@@ -9,6 +9,9 @@ effective batch; it is split over processes and into micro-batches of at most `m
 sequences, each weighted by its share of the loss's units, so the sum is the whole batch's loss
 and gradient. Every `checkpoint_every` steps, and on SIGTERM, the state is saved to resume from
 (xstilts/train/checkpoint.py); a resumed run ends bit-identical to an uninterrupted one on CPU.
+Under fp16 loss scaling, a step whose gradients overflow (inf/nan) is skipped by the scaler and
+counts for nothing: the step count, the LR schedule, the logs and the resume state stay where they
+were, and the next batch takes its place.
 """
 from __future__ import annotations
 
@@ -49,6 +52,12 @@ class Stats:
     padded_tokens: int = 0   # with the padding
     seconds: float = 0.0
     step_seconds: list = field(default_factory=list)   # each optimizer step's wall time (benchmarks)
+    skipped_steps: int = 0   # fp16: steps the loss scaler skipped (inf/nan gradients); not in `steps`
+
+
+# fp16: this many skipped steps in a row (the loss scale halved each time: 2^16 down to 2^-34) is
+# not an overflow the scaler can back off from but a loss or gradient that is not finite at all
+MAX_SKIPPED_IN_A_ROW = 50
 
 
 def _zero(out) -> torch.Tensor:
@@ -59,6 +68,11 @@ def _zero(out) -> torch.Tensor:
 
 def _to(batch: dict, device) -> dict:
     return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+
+def _scale(acc) -> float | None:
+    """The fp16 loss scaler's current scale (None without loss scaling: fp32, bf16)."""
+    return acc.scaler.get_scale() if acc.scaler is not None and acc.scaler.is_enabled() else None
 
 
 def _rng_state() -> dict:
@@ -178,6 +192,11 @@ def train(model, members: list[Member], tokenizer, tp, seed: int, acc, rt, *, sa
     if curve is not None:
         curve[:] = s["curve"]
 
+    def stopped(step: int) -> None:
+        save()
+        raise SystemExit(f"{label}: stopped by SIGTERM at step {step}; checkpoint saved in "
+                         f"{checkpoint.dir}: rerun to resume")
+
     stop = {"signal": False}
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.update(signal=True)) if checkpoint is not None else None
     progress = Progress(label, total, rt.progress_every, enabled=main, start=s["step"])
@@ -185,12 +204,12 @@ def train(model, members: list[Member], tokenizer, tp, seed: int, acc, rt, *, sa
         progress.note(f"resumed from the checkpoint at step {stats.resumed_from}")
     pad_id, device = tokenizer.pad_token_id, acc.device
     wrapped.train()
+    skipped_in_a_row, scale = 0, _scale(acc)  # (before the first step: the initial or the resumed scale)
     try:
         while s["step"] < total:
             step_start = time.perf_counter()
             name = draw_member(draw, probs)
             m = by_name[name]
-            s["drawn"][name] += 1
             batch_feats = m.kind.prepare_train([feats[name][k] for k in streams[name].next()], tokenizer, mlm_state)
             step_loss, tokens, padded = backward_batch(wrapped, acc, name, m.kind, batch_feats, pad_id,
                                                        rt.max_device_batch)
@@ -199,19 +218,38 @@ def train(model, members: list[Member], tokenizer, tp, seed: int, acc, rt, *, sa
                 total_of = acc.reduce(torch.cat([step_loss.reshape(1), counts]), "sum")  # one all-reduce a step
                 step_loss, tokens, padded = total_of[0], int(total_of[1]), int(total_of[2])
                 stop["signal"] = bool(total_of[3] > 0)
-            acc.clip_grad_norm_(wrapped.parameters(), tp.max_grad_norm)
+            acc.clip_grad_norm_(wrapped.parameters(), tp.max_grad_norm)  # (fp16: unscales the gradients first)
             opt.step()
-            if not acc.optimizer_step_was_skipped:  # fp16: a step with inf gradients is skipped
-                sched.step()
+            # fp16: the scaler skips a step whose gradients hold inf/nan and halves its scale (every
+            # process alike: the gradients are all-reduced). accelerate's optimizer_step_was_skipped
+            # cannot tell with the fused AdamW: the scaler hands the optimizer `found_inf` and calls
+            # its step() every time, and the fused kernel skips the update itself. The scale tells.
+            before, scale = scale, _scale(acc)
+            skipped = scale is not None and scale < before
             opt.zero_grad(set_to_none=True)
             loss_value = float(step_loss)  # waits for the device: the step's time is complete
             stats.step_seconds.append(time.perf_counter() - step_start)
+            stats.tokens += tokens  # the work was done, skipped or not (the cost log)
+            stats.padded_tokens += padded
+            if skipped:  # no step: the count, the schedule, the logs and the curve stay where they were
+                stats.skipped_steps += 1
+                skipped_in_a_row += 1
+                progress.note(f"step {s['step'] + 1}: skipped by the fp16 loss scaler (inf/nan gradients); "
+                              f"loss scale now {scale:g}")
+                if skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW:
+                    raise FloatingPointError(
+                        f"{label}: {skipped_in_a_row} steps in a row had inf/nan gradients under fp16 loss scaling "
+                        f"(at step {s['step'] + 1}, last loss {loss_value}): the loss itself is not finite")
+                if checkpoint is not None and stop["signal"]:
+                    stopped(s["step"])
+                continue
+            skipped_in_a_row = 0
+            sched.step()
+            s["drawn"][name] += 1
             s["running"].append(loss_value)
             s["since_log"].append(loss_value)
             s["step"] += 1
             step = s["step"]
-            stats.tokens += tokens
-            stats.padded_tokens += padded
             progress.update(step, loss_value, tokens)
             if curve is not None and (step % tp.log_every == 0 or step == total):
                 s["curve"].append({"step": step, "loss": sum(s["since_log"]) / len(s["since_log"])})
@@ -243,10 +281,9 @@ def train(model, members: list[Member], tokenizer, tp, seed: int, acc, rt, *, sa
                 if s["bad"] >= tp.patience:
                     break
             if checkpoint is not None and step < total and (step % rt.checkpoint_every == 0 or stop["signal"]):
-                save()
                 if stop["signal"]:
-                    raise SystemExit(f"{label}: stopped by SIGTERM at step {step}; checkpoint saved in "
-                                     f"{checkpoint.dir}: rerun to resume")
+                    stopped(step)
+                save()
     finally:
         progress.close()
         if previous is not None:

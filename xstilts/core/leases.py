@@ -13,6 +13,15 @@ holder's pid, host and command line, so `holders()` can say who holds what.
 Under torchrun (LOCAL_RANK set) `lease` does nothing: the launching process leases one device per
 rank before it starts torchrun (`runtime.relaunch`) and the ranks inherit CUDA_VISIBLE_DEVICES.
 
+Under a batch scheduler (SLURM, PBS, LSF) the scheduler already gave this job its devices, and
+numbers them from 0 in every job: two jobs' "GPU 0" are two GPUs, and a lock on a shared disk
+would make every job of an array wait on one file (or fail where the file system has no flock).
+There the locks live in a folder of this job alone, on the node (the temp dir): they still keep
+the experiments one job runs at once (`grid -j N` inside an allocation) apart, never two jobs.
+
+Every stage that computes on CUDA leases through `lease_for` (training, prediction, embedding,
+translation), which is why this module lives in `core`, below every layer that computes.
+
 Pure standard library: devices are counted with NVML through ctypes (what torch.cuda.device_count
 does first) or `nvidia-smi -L`, never through torch, whose fallback (cudaGetDeviceCount)
 initializes the CUDA driver in this process and would freeze CUDA_VISIBLE_DEVICES before we set it.
@@ -35,6 +44,8 @@ from xstilts.core.errors import XstiltsError
 # candidate devices where neither CUDA_VISIBLE_DEVICES nor discovery fits (MIG, no NVML).
 LOCK_DIR_ENV = "XSTILTS_GPU_LOCKS"
 DEVICES_ENV = "XSTILTS_DEVICES"
+# A job id a scheduler sets in every job (SLURM: one per array task too): the devices are the job's.
+SCHEDULER_JOB_ENVS = ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID")
 
 
 class LeaseError(XstiltsError):
@@ -169,11 +180,32 @@ def candidates() -> list[str]:
     return [str(i) for i in range(_count_devices())]
 
 
+def lease_for(rt, count: int) -> Lease | None:
+    """The lease a stage takes before CUDA starts, from its runtime settings (`rt.device`): `count`
+    free GPUs, or None on CPU or where no GPU is found. Says which devices it got."""
+    if rt.device == "cpu" or not candidates():  # no GPU here: `cuda` is the runtime's error to give, clearly
+        return None
+    held = lease(count)
+    if not held.inherited:
+        print(f"leases: GPU(s) {','.join(held.devices)}", flush=True)
+    return held
+
+
+def scheduler_job() -> str | None:
+    """The batch scheduler's job id when this process runs inside a job, else None."""
+    return next((os.environ[v] for v in SCHEDULER_JOB_ENVS if os.environ.get(v)), None)
+
+
 def default_lock_dir() -> Path:
-    """XSTILTS_GPU_LOCKS if set; else .dvc/tmp/xstilts-gpus/ of the repository around the working
-    directory; else ~/.cache/xstilts/gpus/."""
+    """XSTILTS_GPU_LOCKS if set; inside a scheduler's job, a folder of that job in the node's temp
+    dir (the job's devices are its own); else .dvc/tmp/xstilts-gpus/ of the repository around the
+    working directory; else ~/.cache/xstilts/gpus/."""
     if os.environ.get(LOCK_DIR_ENV):
         return Path(os.environ[LOCK_DIR_ENV])
+    job = scheduler_job()
+    if job is not None:
+        import tempfile
+        return Path(tempfile.gettempdir()) / f"xstilts-gpus-job-{re.sub(r'[^A-Za-z0-9_.-]', '_', job)}"
     cwd = Path.cwd().resolve()
     # A DVC queue worker runs in <repo>/.dvc/tmp/exps/<tmp>/, a copy of the repository with its own
     # .dvc/: the workers must share the locks of the repository that queued them, not their copies'.
