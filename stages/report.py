@@ -23,6 +23,11 @@ def main(params) -> None:
     found, notes = results.match(reg, runs, raw, params.profile)
     if stale:
         notes.append(f"left out, collected from older code: {', '.join(stale)} (rerun `xstilts grid`)")
+    if params.profile == "paper":  # what the run read at a branch or ref (its bytes can change): named
+        from xstilts.data import needs, pins
+        loose = pins.unpinned(needs.run_needs(params))
+        if loose:
+            notes.append(f"sources not pinned to a commit: {', '.join(loose)} (`xstilts pin` writes the commits)")
     grid = report.Grid(reg, found, params.seeds)
     judged = report.judgements(reg, grid.evidence, params.seeds)
     # profile paper without CCGbank (licensed): the claims that need it say so instead of "not run"

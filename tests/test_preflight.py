@@ -156,3 +156,36 @@ def test_preflight_on_a_fixture_mirror(tmp_path, fixtures):
         assert f"'{n.config}/{n.split}-*'" in cmd, (n, cmd)
     assert commands[-1].endswith("--include '*.json' '*.model' '*.txt' '*.safetensors'"), commands[-1]
     assert "HF_HOME" in proc.stdout
+
+
+def test_pin_writes_a_commit_per_repo_and_preflight_names_the_unpinned(tmp_path, monkeypatch):
+    """issue 26 §2: `xstilts pin` (online; the Hub's API faked here) resolves every repo profile paper reads
+    to a commit and writes paper.data.revisions, keeping the file valid; what is still unpinned is named."""
+    import hashlib
+
+    from xstilts.data import needs, pins
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text((ROOT / "params.yaml").read_text())
+    asked = []
+
+    def resolve(repo, revision):
+        asked.append((repo, revision))
+        return hashlib.sha1(f"{repo}@{revision}".encode()).hexdigest()
+    monkeypatch.setattr(pins, "resolve", resolve)
+    raw = yaml.safe_load(params_file.read_text())
+    paper = config.validate({**raw, "profile": "paper"})
+    mlm = paper.group("intermediate_train").mlm_params()
+    before = pins.repo_revisions(raw["paper"]["data"]["revisions"], mlm)
+    new = pins.pin(params_file, raw["paper"]["data"]["revisions"], mlm, log=lambda line: None)
+    single = {r for r, revs in before.items() if len(revs) == 1}
+    assert set(new) == single and len(asked) == len(single) and all(pins.is_pinned(s) for s in new.values())
+    after = yaml.safe_load(params_file.read_text())
+    assert after["paper"]["data"]["revisions"] == {r: s for r, s in new.items() if r != mlm.corpus}
+    assert after["paper"]["intermediate_train"]["mlm"]["revision"] == new[mlm.corpus]  # the MLM corpus: its own pin
+    assert {k: v for k, v in after.items() if k != "paper"} == {k: v for k, v in raw.items() if k != "paper"}
+    pinned = config.validate({**after, "profile": "paper"})
+    mlm = pinned.group("intermediate_train").mlm_params()
+    left = pins.unpinned(needs.run_needs(pinned))
+    assert all(r.split("@")[0] not in single for r in left)
+    assert pins.pin(params_file, after["paper"]["data"]["revisions"], mlm, log=lambda line: None) == {}  # idempotent
+    assert pins.unpinned(needs.run_needs(paper))  # the committed params pin nothing yet: preflight names them

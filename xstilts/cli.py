@@ -129,6 +129,20 @@ def grid(claim_ids: str = CLAIMS_OPTION,
 
 
 @app.command()
+def pin(dry_run: bool = typer.Option(False, "--dry-run", help="print the pins, write nothing")) -> None:
+    """Pin every Hub dataset repo profile paper reads to the commit its revision names now (online):
+    writes paper.data.revisions in params.yaml (xstilts/data/pins.py). Commit the result."""
+    from xstilts.data import pins
+    from xstilts.research import results
+    p = config.load()
+    paper = config.validate(results.apply(results.params_raw(), {"profile": "paper"}))
+    new = pins.pin(config.PARAMS_FILE, p.raw["paper"]["data"].get("revisions"),
+                   paper.group("intermediate_train").mlm_params(), dry_run=dry_run)
+    print(f"pin: {len(new)} repo(s) {'would be ' if dry_run else ''}pinned"
+          + ("" if dry_run or not new else f" in {config.PARAMS_FILE}: commit it"))
+
+
+@app.command()
 def claim(claim_id: str = typer.Argument(..., help="a claim id (`xstilts claims`)"),
           profile: str = PROFILE_OPTION,
           jobs: int = typer.Option(1, "--jobs", "-j", help="parallel queue workers")) -> None:

@@ -164,6 +164,23 @@ def estimate(params: config.Params, with_baseline: bool) -> Estimate:
     return Estimate(tokens, tps, source, steps + arms * target_steps, evals + arms * target_evals)
 
 
+def baseline_key(params: config.Params) -> tuple:
+    """Experiments with the same key share one baseline arm (DVC's run-cache restores it)."""
+    return (params.model, params.seed, params.benchmark, params.target_training, tuple(params.active_targets))
+
+
+def estimate_all(experiments: list[config.Params], covered: set | None = None) -> list[Estimate]:
+    """One estimate per experiment; the baseline arm counted once per baseline_key (`covered`: keys
+    whose baseline already ran)."""
+    covered = set(covered or ())
+    out = []
+    for params in experiments:
+        key = baseline_key(params)
+        out.append(estimate(params, with_baseline=key not in covered))
+        covered.add(key)
+    return out
+
+
 # --- measured: what the stages of an experiment recorded ------------------------------------------
 def measured(baseline: str, name: str, root: Path = paths.COSTS) -> dict | None:
     """What the stages of experiment `name` (on `baseline`) cost where they ran: the sum of the

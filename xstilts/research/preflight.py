@@ -119,6 +119,14 @@ def data_lines(params: config.Params, hub_ok: bool, hub_why: str) -> tuple[list[
                                           f"downloads land in the Hub cache {hub_cache()})"))
         commands += [download_command(r, next(n.revision for n in wanted if n.repo == r), "<MIRROR>",
                                       [n for n in wanted if n.repo == r]) for r in repos]
+    from xstilts.data import pins
+    loose = pins.unpinned(wanted)
+    if loose:
+        lines.append(Line("data", "WARN", f"{len(loose)} source(s) not pinned to a commit (what they read can change): "
+                                          f"{', '.join(loose[:6])}{' ...' if len(loose) > 6 else ''}; `xstilts pin` "
+                                          f"(online) writes the commits into paper.data.revisions"))
+    else:
+        lines.append(Line("data", "OK", f"every source pinned to a commit (paper.data.revisions)"))
     if "ccg" in params.intermediate_members:
         root = dp.ccgbank
         ok = root is not None and (Path(root) / "data" / "AUTO").is_dir()

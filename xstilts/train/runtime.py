@@ -135,7 +135,9 @@ def write_cost(stage: str, used: Runtime, runs: dict, seconds: float) -> None:
     from pathlib import Path
 
     from xstilts.core import io, paths
-    rows = {name: (vars(st) if not isinstance(st, dict) else st) for name, st in runs.items()}
+    # (a step's perf_counter() and tokens are the benchmarks' instruments: nothing to keep)
+    rows = {name: ({k: v for k, v in vars(st).items() if k not in ("step_ends", "step_tokens")}
+                   if not isinstance(st, dict) else st) for name, st in runs.items()}
     experiment, baseline = os.environ.get("DVC_EXP_NAME"), os.environ.get("DVC_EXP_BASELINE_REV")
     text = json.dumps({
         "stage": stage, "runtime": used.record(), "seconds": round(seconds, 1),

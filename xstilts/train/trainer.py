@@ -52,6 +52,8 @@ class Stats:
     padded_tokens: int = 0   # with the padding
     seconds: float = 0.0
     step_seconds: list = field(default_factory=list)   # each optimizer step's wall time (benchmarks)
+    step_ends: list = field(default_factory=list)      # perf_counter() at each step's end, and
+    step_tokens: list = field(default_factory=list)    # its real tokens: a benchmark times steps end to end
     skipped_steps: int = 0   # fp16: steps the loss scaler skipped (inf/nan gradients); not in `steps`
 
 
@@ -228,7 +230,10 @@ def train(model, members: list[Member], tokenizer, tp, seed: int, acc, rt, *, sa
             skipped = scale is not None and scale < before
             opt.zero_grad(set_to_none=True)
             loss_value = float(step_loss)  # waits for the device: the step's time is complete
-            stats.step_seconds.append(time.perf_counter() - step_start)
+            now = time.perf_counter()
+            stats.step_seconds.append(now - step_start)
+            stats.step_ends.append(now)
+            stats.step_tokens.append(tokens)
             stats.tokens += tokens  # the work was done, skipped or not (the cost log)
             stats.padded_tokens += padded
             if skipped:  # no step: the count, the schedule, the logs and the curve stay where they were
