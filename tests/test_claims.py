@@ -248,3 +248,26 @@ def test_without_ccgbank_the_paper_grid_leaves_out_ccg_and_says_so():
     assert all(j.verdict == claims.NOT_RUN for j in marked if j.claim.id not in needs)
     errors = checks.run(config.validate({**raw, "profile": "paper", "intermediate": "multitask"})).errors
     assert any("needs CCGbank (LDC2005T13" in e and "paper.data.ccgbank" in e for e in errors), errors
+
+
+def test_a_family_grid_without_ccgbank_leaves_out_what_trains_on_ccg(tmp_path, monkeypatch):
+    """The family grid of profile paper without CCGbank plans every experiment but those that train on CCG."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from xstilts.cli import app
+    fams = yaml.safe_load((ROOT / "families.yaml").read_text())["families"]
+    fam = next(f for f, spec in fams.items() if any(
+        "multitask" in str(v) or "ccg" in str(v) for v in (spec.get("axes") or {}).values()))
+    for name in ("params.yaml", "claims.yaml", "families.yaml", "dvc.yaml"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "languages.csv").write_text((ROOT / "data" / "languages.csv").read_text())
+    subprocess_run = __import__("subprocess").run
+    subprocess_run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess_run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x"],
+                   cwd=tmp_path, check=True)
+    monkeypatch.chdir(tmp_path)
+    out = CliRunner().invoke(app, ["grid", "--family", fam, "--profile", "paper", "--dry-run"], terminal_width=200)
+    assert out.exit_code == 0, out.output
+    assert "no CCGbank (paper.data.ccgbank)" in out.output and "LDC2005T13" in out.output, out.output

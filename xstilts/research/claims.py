@@ -260,13 +260,18 @@ def load(path: Path = CLAIMS_FILE) -> list[Claim]:
     return registry(path).claims
 
 
-def ccgbank_missing(reg: Registry, raw: dict, profile: str, settings: list[str]) -> list[str]:
-    """The settings that cannot run because they train on CCG and profile paper has no CCGbank
-    (`paper.data.ccgbank` unset, or not its ccgbank_1_1 directory). Tiny's world writes its own."""
+def ccgbank_available(raw: dict, profile: str) -> bool:
+    """Can this profile train on CCG? Tiny's world writes its own CCGbank; profile paper needs
+    `paper.data.ccgbank` set to the (licensed) ccgbank_1_1 directory."""
     if profile != "paper":
-        return []
+        return True
     root = ((raw.get("paper") or {}).get("data") or {}).get("ccgbank")
-    if root and (Path(root) / "data" / "AUTO").is_dir():
+    return bool(root) and (Path(root) / "data" / "AUTO").is_dir()
+
+
+def ccgbank_missing(reg: Registry, raw: dict, profile: str, settings: list[str]) -> list[str]:
+    """The settings that cannot run because they train on CCG and the profile has no CCGbank."""
+    if ccgbank_available(raw, profile):
         return []
     return [s for s in settings if s != BASELINE and reg.needs_ccgbank(s, profile)]
 

@@ -205,6 +205,13 @@ def family_grid(family_id: str, profile: str | None, jobs: int, wait: bool, dry_
     families.check({fam.id: fam}, reg, raw)
     found = families.match(fam, reg, results.current_runs(), raw, profile)
     planned = families.plan(fam, reg, raw, profile, p.seeds, found)
+    if not claims.ccgbank_available(raw, profile):  # the rest of the family runs; its answer lists what is missing
+        ccg = [e for e in planned if not e.done and "ccg" in tasks.intermediate_members(
+            e.overrides.get("intermediate", raw["intermediate"]))]
+        if ccg:
+            print(f"no CCGbank (paper.data.ccgbank): {len(ccg)} experiment(s) that train on CCG are left out "
+                  f"({', '.join(e.name for e in ccg)}): CCGbank is licensed (LDC2005T13)")
+            planned = [e for e in planned if e not in ccg]
     todo = [e for e in planned if not e.done]
     print(f"{fam.id} ({profile}, seeds {', '.join(map(str, p.seeds))}): {fam.question}\n"
           f"{len(planned)} experiments: {len(planned) - len(todo)} done, {len(todo)} to run")
