@@ -109,7 +109,7 @@ class Registry:
 
     def needs_ccgbank(self, name: str, profile: str) -> bool:
         """Does this setting train on CCG (licensed CCGbank, never on the Hub)?"""
-        return "ccg" in tasks.intermediate_members(self.setting_params(name, profile).get("intermediate", "none"))
+        return trains_on_ccg(self.setting_params(name, profile).get("intermediate", tasks.NO_INTERMEDIATE))
 
     def needed(self, claims: list[Claim]) -> list[str]:
         out = []
@@ -258,6 +258,11 @@ def registry(path: Path = CLAIMS_FILE) -> Registry:
 
 def load(path: Path = CLAIMS_FILE) -> list[Claim]:
     return registry(path).claims
+
+
+def trains_on_ccg(intermediate: str) -> bool:
+    """Does this value of the `intermediate` param train on CCG?"""
+    return "ccg" in tasks.intermediate_members(intermediate)
 
 
 def ccgbank_available(raw: dict, profile: str) -> bool:

@@ -134,9 +134,10 @@ def estimate(params: config.Params, with_baseline: bool) -> Estimate:
             if c is not None]
     for m in members:
         hp, cap = it.for_task(m), (min(caps) if caps else None)
+        sequences = task_sequences(m, hp, cap)
         tokens["intermediate"] += task_tokens(m, m, hp, cap)
-        steps += task_sequences(m, hp, cap) / hp.batch_size
-        evals += _evaluations(task_sequences(m, hp, cap), hp, it)
+        steps += sequences / hp.batch_size
+        evals += _evaluations(sequences, hp, it)
     if params.intermediate_mlm:
         mp = it.mlm_params()
         tokens["intermediate"] += mp.sentences * mp.max_seq_length

@@ -206,8 +206,7 @@ def family_grid(family_id: str, profile: str | None, jobs: int, wait: bool, dry_
     found = families.match(fam, reg, results.current_runs(), raw, profile)
     planned = families.plan(fam, reg, raw, profile, p.seeds, found)
     if not claims.ccgbank_available(raw, profile):  # the rest of the family runs; its answer lists what is missing
-        ccg = [e for e in planned if not e.done and "ccg" in tasks.intermediate_members(
-            e.overrides.get("intermediate", raw["intermediate"]))]
+        ccg = [e for e in planned if not e.done and claims.trains_on_ccg(e.overrides.get("intermediate", raw["intermediate"]))]
         if ccg:
             print(f"no CCGbank (paper.data.ccgbank): {len(ccg)} experiment(s) that train on CCG are left out "
                   f"({', '.join(e.name for e in ccg)}): CCGbank is licensed (LDC2005T13)")
