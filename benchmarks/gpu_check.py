@@ -14,7 +14,7 @@ This process never initializes CUDA. The one-process rows are measured in a chil
 leases its GPU before CUDA starts (xstilts/core/leases.py) and frees it when it exits; for the DDP
 row this process leases N GPUs, which narrows CUDA_VISIBLE_DEVICES to them, and starts torchrun
 with one rank per GPU it holds (`ddp_processes`). Each row goes into --out (benchmarks/gpu.csv,
-which xstilts/research/cost.py prefers to benchmarks/throughput.csv) as soon as it is measured,
+which xstilts/experiments/cost.py prefers to benchmarks/throughput.csv) as soon as it is measured,
 the table rewritten to a temp file and renamed over it: a later crash keeps it. A rerun replaces
 the rows of the same model, task, precision and processes and keeps the others.
 """

@@ -60,8 +60,7 @@ def estimate_rows() -> list[dict]:
 
 
 def build(arch: str, layers: int, hidden: int, attn: int, ffn: int, vocab: int):
-    from transformers import (BertConfig, BertModel, MT5Config, MT5EncoderModel, XLMRobertaConfig,
-                              XLMRobertaModel)
+    from transformers import BertConfig, BertModel, MT5Config, MT5EncoderModel, XLMRobertaConfig, XLMRobertaModel
     if arch == "mt5":
         return MT5EncoderModel(MT5Config(vocab_size=vocab, d_model=hidden, d_kv=64, num_heads=attn // 64,
                                          num_layers=layers, d_ff=ffn, feed_forward_proj="gated-gelu",

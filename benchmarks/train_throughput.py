@@ -90,11 +90,12 @@ def config_of(cfg: dict):
 
 
 def run_xstilts(cfg, feats, steps, device, bf16):
+    from transformers import XLMRobertaModel
+
     from xstilts import kinds
     from xstilts.core import config
     from xstilts.model.heads import TaskModel
     from xstilts.train import runtime, trainer
-    from transformers import XLMRobertaModel
 
     rt = config.RuntimeParams(device=device, precision="bf16" if bf16 else "fp32", max_device_batch=None, processes=1,
                               deterministic=False, threads=torch.get_num_threads(), checkpoint_every=10 ** 9,
@@ -116,8 +117,14 @@ def run_xstilts(cfg, feats, steps, device, bf16):
 
 
 def run_hf(cfg, feats, steps, device, bf16, best: bool):
-    from transformers import (PrinterCallback, Trainer, TrainerCallback, TrainingArguments,
-                              XLMRobertaForQuestionAnswering, XLMRobertaForSequenceClassification)
+    from transformers import (
+        PrinterCallback,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+        XLMRobertaForQuestionAnswering,
+        XLMRobertaForSequenceClassification,
+    )
     from transformers.utils import logging
     logging.set_verbosity_error()
     torch.manual_seed(0)
@@ -141,8 +148,8 @@ def run_hf(cfg, feats, steps, device, bf16, best: bool):
     with tempfile.TemporaryDirectory() as tmp:
         args = TrainingArguments(
             output_dir=tmp, per_device_train_batch_size=cfg["batch"], max_steps=WARMUP + steps, learning_rate=1e-5,
-            warmup_steps=int(0.1 * steps), weight_decay=0.01, max_grad_norm=1.0, logging_steps=10 ** 6, save_strategy="no",
-            report_to=[], use_cpu=device == "cpu", dataloader_num_workers=0,
+            warmup_steps=int(0.1 * steps), weight_decay=0.01, max_grad_norm=1.0, logging_steps=10 ** 6,
+            save_strategy="no", report_to=[], use_cpu=device == "cpu", dataloader_num_workers=0,
             train_sampling_strategy="group_by_length" if best else "random",  # transformers 5: was group_by_length
             bf16=bf16 and best, torch_compile=best and device == "cuda", seed=0, disable_tqdm=True,
             remove_unused_columns=False)

@@ -1,55 +1,9 @@
 """Stage `report`: reports/report.tex (jinja2) and reports/report.pdf (latexmk, when installed), from
 this workspace's scores (reports/metrics.json, scores.json), the collected runs (reports/grid.json:
 `xstilts grid`, `claim`, `collect`), the claims registry and the families; with the figures under
-reports/figures/. xstilts/research/report.py renders; this stage gathers and writes."""
-import json
-import shutil
-
-from xstilts.core import io, paths, stage
-from xstilts.research import claims, report, results
-
-
-def main(params) -> None:
-    summary = json.loads(paths.METRICS.read_text())
-    scores = json.loads(paths.SCORES.read_text())
-    reg = claims.registry()
-    raw = results.params_raw()
-    kept = results.read_grid()
-    stale = [r.name for r in kept if r.stale]
-    runs = [r for r in kept if not r.stale]
-    here = results.workspace_run()  # this workspace's own experiment fills what the grid lacks
-    if here is not None and not here.stale:
-        runs.append(here)
-    found, notes = results.match(reg, runs, raw, params.profile)
-    if stale:
-        notes.append(f"left out, collected from older code: {', '.join(stale)} (rerun `xstilts grid`)")
-    if params.profile == "paper":  # what the run read at a branch or ref (its bytes can change): named
-        from xstilts.data import needs, pins
-        loose = pins.unpinned(needs.run_needs(params))
-        if loose:
-            notes.append(f"sources not pinned to a commit: {', '.join(loose)} (`xstilts pin` writes the commits)")
-    grid = report.Grid(reg, found, params.seeds)
-    judged = report.judgements(reg, grid.evidence, params.seeds)
-    # profile paper without CCGbank (licensed): the claims that need it say so instead of "not run"
-    judged = claims.mark_ccgbank(judged, claims.ccgbank_missing(reg, raw, params.profile, list(reg.settings)))
-    info = report.pretrain_info()
-    if not report.judges_paper_claims(info, params.profile):
-        judged = report.unjudged(judged, info)
-        notes.insert(0, f"The paper's claims are not judged: this run's weights are {report.model_statement(info, params.model)}.")
-    settings = [s for s in reg.settings if s != claims.BASELINE and grid.has(s)]
-    shutil.rmtree(paths.FIGURES, ignore_errors=True)  # figures from an earlier grid never outlive it
-    ready = bool(settings) and grid.has(claims.BASELINE)
-    report.heatmap(grid, settings if ready else [], paths.FIGURES / "gains_heatmap.pdf")
-    report.language_bars(grid, ([s for s in report.HEADLINE if grid.has(s)] or settings[:3]) if ready else [],
-                         paths.FIGURES / "gains_per_language.pdf")
-    figures = {"heatmap": "figures/gains_heatmap.pdf", "languages": "figures/gains_per_language.pdf"}
-    sections = report.family_sections(reg, runs, raw, params)
-    tex_path = paths.REPORTS / "report.tex"
-    tex_path.with_suffix(".pdf").unlink(missing_ok=True)  # never leave a PDF from an earlier run beside a new .tex
-    io.atomic_write_text(tex_path, report.render(params, summary, scores, grid, judged, notes, figures, sections))
-    print(f"report: {tex_path}; {report.compile_pdf(tex_path)}; claims: "
-          + ", ".join(f"{v} {n}" for v, n in sorted(report.tally_of(judged).items())))
-
+reports/figures/. xstilts/report/ renders; this stage gathers and writes."""
+from xstilts.core import stage
+from xstilts.report.write import write_report
 
 if __name__ == "__main__":
-    stage.run(main)
+    stage.run(write_report)

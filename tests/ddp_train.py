@@ -4,7 +4,7 @@ fixed features, saved by the main process. Run alone (1 process) or under torchr
 `ddp_train.py OUT MAX_DEVICE_BATCH` trains one tagging task; `ddp_train.py OUT MAX_DEVICE_BATCH
 multitask` trains a multi-task intermediate stage's model: two member tasks (classification and
 tagging, each with dev rows for early stopping) and masked-LM with an LM head tied to the word
-embeddings, one member drawn per step, as stages/intermediate.py sets it up."""
+embeddings, one member drawn per step, as xstilts/train/intermediate.py sets it up."""
 import sys
 from pathlib import Path
 
@@ -47,8 +47,8 @@ def main(out: str, max_device_batch: str, what: str = "single") -> None:
     trainer.backward_batch(wrapped, acc, "task", kind, feats[:10], PAD, rt.max_device_batch)
     grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
     if acc.is_main_process:
-        torch.save({"state": model.state_dict(), "grads": grads, "initial": initial, "curve": curve, "processes": used.processes,
-                    "tokens": stats.tokens}, out)
+        torch.save({"state": model.state_dict(), "grads": grads, "initial": initial, "curve": curve,
+                    "processes": used.processes, "tokens": stats.tokens}, out)
 
 
 class WordTokenizer:
@@ -96,7 +96,7 @@ def rows(n: int, seed: int) -> dict[str, list[dict]]:
 
 
 def multitask(out: str, rt) -> None:
-    """Issue 26 §1.6: the multi-task intermediate stage (stages/intermediate.py's setup) under DDP."""
+    """Issue 26 §1.6: the multi-task intermediate stage (xstilts/train/intermediate.py's setup) under DDP."""
     from transformers.models.xlm_roberta.modeling_xlm_roberta import XLMRobertaLMHead
     acc, used = runtime.start(rt, multitask=True)  # DDP finds the heads a step does not use
     enc = encoder()

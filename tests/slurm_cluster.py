@@ -66,7 +66,7 @@ def require() -> None:
 # --- munged ---------------------------------------------------------------------------------------------------
 
 _lock = threading.Lock()
-_live: set["Cluster"] = set()
+_live: set[Cluster] = set()
 _munged_ours = False  # this process started munged: stop it when its last cluster stops
 
 
@@ -350,7 +350,7 @@ class Cluster:
                 _live.discard(self)
                 _stop_munged_if_ours()
 
-    def __enter__(self) -> "Cluster":
+    def __enter__(self) -> Cluster:
         return self
 
     def __exit__(self, *exc) -> None:

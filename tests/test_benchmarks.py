@@ -11,7 +11,8 @@ def test_train_throughput_runs_a_fair_race_and_prints_its_table():
                "--steps", "2", "--repeats", "3"], cwd=ROOT).stdout
     rows = [line.split() for line in out.splitlines() if line.startswith("tiny-xlmr/xnli ")]
     assert [r[1] for r in rows] == ["default", "best", "xstilts"], out
-    assert "3 warm-up steps untimed; medians of 3 runs each" in out and out.splitlines()[-1].startswith("ratio_vs_default=")
+    assert ("3 warm-up steps untimed; medians of 3 runs each" in out
+            and out.splitlines()[-1].startswith("ratio_vs_default="))
     assert all(float(r[-3].replace(",", "")) > 0 for r in rows)  # real tokens/s
 
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 import yaml
-
 from conftest import ROOT
-from xstilts.research import claims, judge
+
+from xstilts.claims import claims, judge
 
 # claims.md §A: id -> paper value
 FINAL = {"squad-gain": 8.2, "mnli-gain": 7.5, "hellaswag-gain": 7.0, "multitask-best": 8.7,
@@ -207,7 +207,8 @@ def test_beats_variant_pairs_each_task_with_its_variant(reg):
     c = reg.by_id(["beats-mlm"])[0]
     assert c.rule["pairs"]["anli_plus"] == "anli_plus_mlm" and c.rule["pairs"]["mnli"] == "mnli_mlm"
     t = reg.by_id(["beats-translated"])[0]
-    assert reg.overrides(t.rule["pairs"]["squad"], "tiny", 5)["intermediate_languages"] == ["qa", "qb", "qc", "qd", "qe"]
+    assert (reg.overrides(t.rule["pairs"]["squad"], "tiny", 5)["intermediate_languages"]
+            == ["qa", "qb", "qc", "qd", "qe"])
     assert reg.overrides(t.rule["pairs"]["squad"], "tiny", 5)["intermediate"] == "squad_v1"
     base = {x: 50.0 for x in XTREME}
     settings = {"baseline": {1: base}}
@@ -233,8 +234,8 @@ def test_without_ccgbank_the_paper_grid_leaves_out_ccg_and_says_so():
     before any work, saying what to do."""
     import yaml
 
+    from xstilts.claims import judge
     from xstilts.core import checks, config
-    from xstilts.research import judge
     reg = claims.registry()
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     settings = list(reg.settings)

@@ -49,10 +49,15 @@ def test_unknown_keys_are_errors(raw):
 
 def test_stage_typo_fails_fast_before_torch(in_repo):
     t0 = time.time()
-    proc = subprocess.run([sys.executable, "-X", "importtime", "stages/intermediate.py", "--task", "helaswag",
-                           "--arm", "intermediate"], capture_output=True, text=True, cwd=in_repo)
+    proc = subprocess.run([sys.executable, "-X", "importtime", "stages/finetune.py", "--task", "xnil",
+                           "--arm", "baseline"], capture_output=True, text=True, cwd=in_repo)
     assert proc.returncode == 2
-    assert "unknown intermediate task 'helaswag'" in proc.stderr and "mnli" in proc.stderr
+    assert "unknown fine-tuned target 'xnil'" in proc.stderr and "xnli" in proc.stderr
+    assert "| torch" not in proc.stderr and "| transformers" not in proc.stderr  # importtime lists every import
+    proc = subprocess.run([sys.executable, "-X", "importtime", "stages/intermediate.py", "--arm", "intermedate"],
+                          capture_output=True, text=True, cwd=in_repo)
+    assert proc.returncode == 2
+    assert "unknown arm 'intermedate'" in proc.stderr and "intermediate" in proc.stderr
     assert "| torch" not in proc.stderr and "| transformers" not in proc.stderr  # importtime lists every import
     assert time.time() - t0 < 10
 

@@ -9,11 +9,11 @@ normalized by `normalize.normalize` as profile paper would. Schemas: datasets.md
 """
 import datasets
 import pytest
+from conftest import ROOT
 from datasets import ClassLabel, Features, List, Sequence, Value
 
-from conftest import ROOT
-from xstilts.core import io, paths, tasks
-from xstilts.data import normalize, prepare, prepared, sources
+from xstilts.core import io, tasks
+from xstilts.data import normalize, prepare, sources
 
 S = Value("string")
 I32 = Value("int32")
@@ -332,7 +332,8 @@ def test_commonsenseqa_answer_key_by_name_and_empty_test_key(tmp_path):
          "answerKey": S}
     choices = {"label": ["A", "B", "C", "D", "E"], "text": ["bank", "library", "department store", "mall", "new york"]}
     rows, dropped = load(tmp_path, "commonsenseqa", src("commonsenseqa", "train"), "en", [
-        {"id": "075e483d21c29a511267ef62bedc0461", "question": "The sanctions against the school were a punishing blow?",
+        {"id": "075e483d21c29a511267ef62bedc0461",
+         "question": "The sanctions against the school were a punishing blow?",
          "question_concept": "punishing", "choices": choices, "answerKey": "D"},
         {"id": "t1", "question": "q", "question_concept": "c", "choices": choices, "answerKey": ""}], f)
     assert rows == [{"id": "075e483d21c29a511267ef62bedc0461", "context": "",
@@ -567,11 +568,12 @@ def test_mewslix_candidate_entities_pool(tmp_path):
 
 
 # --- CCGbank -------------------------------------------------------------------------------------------
-AUTO = """ID=wsj_{sec}{doc}.1 PARSER=GOLD NUMPARSE=1
-(<T S[dcl] 0 2> (<T NP 0 2> (<L N/N NNP NNP {w1} N_73/N_73>) (<L N NNP NNP Vinken N>) ) (<T S[dcl]\\NP 0 2> (<L (S[dcl]\\NP)/NP VBZ VBZ is (S[dcl]\\NP_10/NP_11)_10>) (<L NP NN NN chairman NP>) ) )
-ID=wsj_{sec}{doc}.2 PARSER=GOLD NUMPARSE=1
-(<T S[dcl] 0 2> (<L NP PRP PRP It NP>) (<T S[dcl]\\NP 0 2> (<L S[dcl]\\NP VBD VBD rained S[dcl]\\NP_1>) (<L . . . . .>) ) )
-"""
+AUTO = ("ID=wsj_{sec}{doc}.1 PARSER=GOLD NUMPARSE=1\n"
+        "(<T S[dcl] 0 2> (<T NP 0 2> (<L N/N NNP NNP {w1} N_73/N_73>) (<L N NNP NNP Vinken N>) ) "
+        "(<T S[dcl]\\NP 0 2> (<L (S[dcl]\\NP)/NP VBZ VBZ is (S[dcl]\\NP_10/NP_11)_10>) (<L NP NN NN chairman NP>) ) )\n"
+        "ID=wsj_{sec}{doc}.2 PARSER=GOLD NUMPARSE=1\n"
+        "(<T S[dcl] 0 2> (<L NP PRP PRP It NP>) "
+        "(<T S[dcl]\\NP 0 2> (<L S[dcl]\\NP VBD VBD rained S[dcl]\\NP_1>) (<L . . . . .>) ) )\n")
 
 
 def write_ccgbank(root, sections):
@@ -707,7 +709,8 @@ def test_mlm_corpus_samples_languages_by_size_to_the_alpha(tmp_path):
         n = 16 if code == "de" else 4  # German's dump is 4x the others: sqrt -> 2x the share
         path = tmp_path / "wikimedia/wikipedia" / f"20231101.{code}" / "train-00000-of-00001.parquet"
         path.parent.mkdir(parents=True)
-        datasets.Dataset.from_list([{"id": str(i), "title": "t", "text": f"{code} one {i}. {code} two {i}. {code} three {i}."}
+        datasets.Dataset.from_list([{"id": str(i), "title": "t",
+                                     "text": f"{code} one {i}. {code} two {i}. {code} three {i}."}
                                     for i in range(n)]).to_parquet(str(path))
     rows, meta = prepare.mlm_corpus(params, prepare.Loader(params))
     quota = meta["per_language"]

@@ -1,6 +1,6 @@
 """A corrupted mirror, one fault per test: prepare names the file, the row and the column.
 
-A fixture mirror in the real Hub layouts (xstilts/data/fixtures.py) is written once; each test copies
+A fixture mirror in the real Hub layouts (xstilts/data/fixtures/) is written once; each test copies
 it, breaks one file the way real downloads and real sources break (a truncated file, a renamed
 column, a label outside its ClassLabel, an empty split, tokens and tags of different lengths, an
 answer that is not in its context, null text), and prepares the task that reads it as the stages do
@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from conftest import ROOT
 
-from conftest import ROOT, stage_script
 from xstilts.core import config, paths, tasks
 from xstilts.data import fixtures, needs, normalize, prepare, sources
 
@@ -208,7 +208,8 @@ def test_an_off_answer_start_is_repaired_and_counted(clean, hub, tmp_path):
     path = file_of(hub, SQUAD_TRAIN)
     rewrite(path, set_value("answers", 1, lambda a: {**a, "answer_start": [s + 1 for s in a["answer_start"]]}))
     meta = train(hub, tmp_path / "off", "squad_v1")
-    assert meta["repaired"] == {"train": {SQUAD_TRAIN.label: {"answer_start repaired": len(cell(path, "answers", 1)["text"])}}}
+    assert meta["repaired"] == {"train": {SQUAD_TRAIN.label: {
+        "answer_start repaired": len(cell(path, "answers", 1)["text"])}}}
     assert meta["dropped"] == {}
     assert "answer_start repaired" in prepare.drop_summary(meta)
     # the repaired rows are the rows of the unbroken source
@@ -221,8 +222,7 @@ def test_unlabeled_rows_are_dropped_counted_and_printed(hub, tmp_path, monkeypat
     language and reason, and printed by the stage."""
     rewrite(file_of(hub, XNLI_TEST, "de"), lambda t: set_value("label", 1, -1)(set_value("label", 0, -1)(t)))
     monkeypatch.chdir(tmp_path)
-    stage_script("prepare").main(params_for(hub, finetune_targets=["xnli"], retrieval_targets=[], languages=LANGS),
-                                 "xnli")
+    prepare.prepare_target(params_for(hub, finetune_targets=["xnli"], retrieval_targets=[], languages=LANGS), "xnli")
     meta = json.loads((tmp_path / paths.prepared("xnli") / paths.META).read_text())
     assert meta["dropped"] == {"test": {"de": {"unlabeled": 2}}} and meta["repaired"] == {}
     assert "prepare xnli: dropped 2 rows (unlabeled 2: test 2)" in capsys.readouterr().out
@@ -236,7 +236,7 @@ def _tree(root):
 def test_a_failing_prepare_stage_leaves_no_half_written_output(hub, tmp_path, monkeypatch):
     """write_training succeeds, write_eval then fails: data/prepared/xnli and data/labels/xnli keep
     the previous run's files (or stay absent), and no temp dir is left beside them."""
-    main = stage_script("prepare").main
+    main = prepare.prepare_target
     params = params_for(hub, finetune_targets=["xnli"], retrieval_targets=[], languages=LANGS)
     monkeypatch.chdir(tmp_path)
     main(params, "xnli")

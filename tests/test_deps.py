@@ -7,10 +7,9 @@ import subprocess
 import sys
 
 import pytest
-import yaml
-
 from conftest import ROOT
-from xstilts.research import deps
+
+from xstilts.core import manifests as deps
 
 
 def test_every_stage_depends_on_its_own_scripts_manifest():
@@ -33,19 +32,22 @@ def manifests(root) -> dict[str, dict]:
 
 def test_a_manifest_holds_every_file_of_the_closure_with_its_md5(copy):
     files = json.loads(deps.manifest_text("stages/report.py", copy))["files"]
-    assert "xstilts/research/templates/report.tex.j2" in files and "data/languages.csv" in files
-    assert {f for f in files if f.endswith(".py")} == {f for f in deps.closure("stages/report.py", copy) if f.endswith(".py")}
+    assert "xstilts/report/templates/report.tex.j2" in files and "data/languages.csv" in files
+    assert ({f for f in files if f.endswith(".py")}
+            == {f for f in deps.closure("stages/report.py", copy) if f.endswith(".py")})
     assert files["stages/report.py"] == hashlib.md5((copy / "stages/report.py").read_bytes()).hexdigest()
 
 
 def test_an_import_added_to_a_stage_reaches_its_manifest_and_no_other(copy):
     before = manifests(copy)
     script = copy / "stages/finetune.py"
-    script.write_text(script.read_text().replace("import json\n", "import json\n\nfrom xstilts.research import cost\n", 1))
+    anchor = "from xstilts.core import stage\n"
+    script.write_text(script.read_text().replace(anchor, f"{anchor}from xstilts.experiments import cost\n", 1))
     after = manifests(copy)
     assert [s for s in after if after[s] != before[s]] == ["stages/finetune.py"]
     assert set(after["stages/finetune.py"]) - set(before["stages/finetune.py"]) == {
-        "xstilts/research/cost.py", "xstilts/research/__init__.py", "benchmarks/throughput.csv", "benchmarks/gpu.csv"}
+        "xstilts/experiments/cost.py", "xstilts/experiments/__init__.py", "benchmarks/throughput.csv",
+        "benchmarks/gpu.csv"}
     # gpu.csv exists only after a GPU run: counted as absent, so creating it reruns what reads it
     assert after["stages/finetune.py"]["benchmarks/gpu.csv"] == "absent"
 
@@ -53,7 +55,8 @@ def test_an_import_added_to_a_stage_reaches_its_manifest_and_no_other(copy):
 def test_an_import_deep_in_the_library_reaches_every_stage_that_runs_it(copy):
     before = manifests(copy)
     base = copy / "xstilts/kinds/base.py"
-    base.write_text(base.read_text().replace("import json\n", "import json\n\nfrom xstilts.research import languages\n", 1))
+    base.write_text(base.read_text().replace("import json\n", "import json\n\nfrom xstilts.claims import languages\n",
+                                             1))
     after = manifests(copy)
     assert {s for s in after if after[s] != before[s]} == {  # not world, report, code: they run no kind
         f"stages/{n}.py" for n in ("prepare", "prepare_intermediate", "translate_intermediate", "translate_train",
@@ -62,7 +65,7 @@ def test_an_import_deep_in_the_library_reaches_every_stage_that_runs_it(copy):
 
 def test_editing_the_report_reaches_no_training_stage(copy):
     before = manifests(copy)
-    report = copy / "xstilts/research/report.py"
+    report = copy / "xstilts/report/document.py"
     report.write_text(report.read_text() + "\n# an edit\n")
     after = manifests(copy)
     assert [s for s in after if after[s] != before[s]] == ["stages/report.py"]
@@ -70,17 +73,21 @@ def test_editing_the_report_reaches_no_training_stage(copy):
 
 def test_a_stage_that_lists_code_by_hand_or_another_manifest_is_reported(copy):
     text = (copy / "dvc.yaml").read_text()
-    (copy / "dvc.yaml").write_text(text.replace("deps: [data/code/world.json]", "deps: [data/code/world.json, xstilts/world]")
+    (copy / "dvc.yaml").write_text(text.replace("deps: [data/code/world.json]",
+                                                "deps: [data/code/world.json, xstilts/world]")
                                    .replace("deps: [data/code/pretrain.json,", "deps: [data/code/prepare.json,"))
     problems = deps.check(copy / "dvc.yaml")
     assert len(problems) == 2 and problems[0].startswith("world: lists code files by hand (xstilts/world)")
     assert problems[1].startswith("pretrain: its code dep must be data/code/pretrain.json")
 
 
-def test_training_does_not_depend_on_the_research_layer_nor_the_report_on_training():
+UPPER_PACKAGES = ("xstilts/claims/", "xstilts/experiments/", "xstilts/report/")   # above data, train and eval
+
+
+def test_training_depends_on_no_claims_experiments_or_report_nor_the_report_on_training():
     for script in ("stages/pretrain.py", "stages/intermediate.py", "stages/finetune.py", "stages/retrieve.py",
                    "stages/score.py"):
-        assert not [f for f in deps.closure(script) if f.startswith("xstilts/research/")], script
+        assert not [f for f in deps.closure(script) if f.startswith(UPPER_PACKAGES)], script
     assert not [f for f in deps.closure("stages/report.py") if f.startswith(("xstilts/train/", "xstilts/model/"))]
 
 
@@ -88,8 +95,9 @@ def test_cheap_stages_import_no_torch():
     """The modules behind prepare, translate, score and report load without torch or transformers
     (the skip paths of finetune and retrieve import them only after deciding to work)."""
     code = ("import sys\n"
-            "import xstilts.data.prepare, xstilts.data.translate, xstilts.eval.summary, xstilts.research.report\n"
-            "import xstilts.train.curves, xstilts.data.prepared, xstilts.world.generate\n"
+            "import xstilts.data.prepare, xstilts.data.translate, xstilts.eval.summary, xstilts.report.document\n"
+            "import xstilts.report.figures\n"
+            "import xstilts.train.curves, xstilts.data.read_prepared, xstilts.world.generate\n"
             "heavy = [m for m in ('torch', 'transformers') if m in sys.modules]\n"
             "assert not heavy, heavy\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
@@ -111,8 +119,10 @@ def test_a_skipped_target_runs_without_torch(tmp_path):
     assert (tmp_path / "reports/curves/loss/finetune-baseline-xcopa.csv").read_text() == "run,step,loss\n"
 
 
+# claims (claims, judge, families, answers, languages) read runs and answer; experiments (results, matching,
+# planning, grid, queue, slurm, remote, cost, preflight) find and run them for the claims; the report shows both
 LAYERS = {"core": 0, "metrics": 1, "model": 1, "world": 1, "kinds": 2, "data": 3, "train": 3, "eval": 3,
-          "research": 4, "cli": 5}
+          "claims": 4, "experiments": 5, "report": 6, "cli": 7}
 
 
 def test_layers_import_one_way():

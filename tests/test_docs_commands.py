@@ -3,9 +3,9 @@ import re
 import shlex
 
 import pytest
+from conftest import ROOT
 from typer.testing import CliRunner
 
-from conftest import ROOT
 from xstilts.cli import app
 
 

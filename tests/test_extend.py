@@ -1,12 +1,12 @@
 """README "Extend", recipe 1, followed once: a new task of an existing kind is one registry entry
-(xstilts/core/tasks.py), one normalizer (xstilts/data/normalize.py), one twin generator (here: the
-fixture files a twin would write) and this fixture test. Nothing else is edited: the kind's class
-featurizes it, writes its leaderboard files and scores it."""
+(xstilts/core/tasks.py), one normalizer (xstilts/data/normalize/, in NORMALIZERS), one twin generator
+(here: the fixture files a twin would write) and this fixture test. Nothing else is edited: the kind's
+class featurizes it, writes its leaderboard files and scores it."""
 import datasets
 import pytest
 import yaml
-
 from conftest import ROOT
+
 from xstilts import kinds
 from xstilts.core import config, tasks
 from xstilts.data import normalize, prepare
@@ -30,7 +30,8 @@ def toy_task(monkeypatch, tmp_path):
     monkeypatch.setitem(normalize.NORMALIZERS, "toy", toy_normalizer)                     # 2. the normalizer
     task = tasks.register(tasks.Task(                                                     # 1. the registry entry
         "toy_nli", "target", "classification", "accuracy", "a toy entailment task",
-        train=(tasks.Source("acme/toy", "en", "train", "toy"),), dev=(tasks.Source("acme/toy", "en", "validation", "toy"),),
+        train=(tasks.Source("acme/toy", "en", "train", "toy"),),
+        dev=(tasks.Source("acme/toy", "en", "validation", "toy"),),
         train_from="toy_nli", labels=("entails", "differs"),
         eval={"test": tasks.Source("acme/toy", "{code}", "test", "toy")}, languages={"xtreme": ("en", "de")}))
     features = datasets.Features({"premise": datasets.Value("string"), "hypothesis": datasets.Value("string"),

@@ -5,10 +5,11 @@ import copy
 
 import pytest
 import yaml
-
 from conftest import ROOT
+
+from xstilts.claims import answers, claims, families, languages
 from xstilts.core import config, tasks
-from xstilts.research import answers, claims, cost, families, judge, languages, results
+from xstilts.experiments import cost, gitrefs, matching, planning, results
 
 WORLD = ["en", "qa", "qb", "qc", "qd", "qe"]
 
@@ -36,7 +37,7 @@ def block(per_lang: dict[str, float], benchmark: str) -> dict:
 
 
 def make_run(raw, exp, seed, inter: dict, base: dict, k: int) -> results.Run:
-    params = results.apply(raw, families.overrides(exp, "tiny", seed))
+    params = claims.with_overrides(raw, families.overrides(exp, "tiny", seed))
     bench = exp.params.get("benchmark", "xtreme")
     commit = f"{k:040d}"
     return results.Run("experiment", f"other-name-{k}", commit, params,
@@ -49,8 +50,8 @@ def flat(value: float) -> dict:
 
 
 def analyse(fam, reg, raw, runs, profile="tiny"):
-    found = families.match(fam, reg, runs, raw, profile)
-    return answers.analyse(fam, reg, found, config.validate(results.apply(raw, {"profile": profile})), profile)
+    found = matching.match_family(fam, reg, runs, raw, profile)
+    return answers.analyse(fam, reg, found, config.validate(claims.with_overrides(raw, {"profile": profile})), profile)
 
 
 def test_every_experiment_of_every_family_is_valid_params_in_both_profiles(fams, reg, raw):
@@ -82,14 +83,14 @@ def test_size_gap_answer_follows_the_numbers_and_reuses_any_matching_run(fams, r
         for seed, shift in ((1234, 0.0), (7, 1.0)):
             k += 1
             runs.append(make_run(raw, exp, seed, flat(40 + g + shift), flat(40), k))
-    found = families.match(fam, reg, runs, raw, "tiny")
+    found = matching.match_family(fam, reg, runs, raw, "tiny")
     assert len(found) == 6 and all(len(v) == 2 for v in found.values())   # names do not matter, params do
     section = analyse(fam, reg, raw, runs)
     assert "+4.0" in section.answer and "+0.5" in section.answer and "shrinks" in section.answer
     assert section.missing == [] and section.rows[0][0] == "tiny-xlmr-s"
     assert section.rows[0][3] == "+5.5 ± 0.7"   # mean and sample std over the two seeds
     # a planned family experiment that a run already is counts as done; the others get unique names
-    planned = families.plan(fam, reg, raw, "tiny", [1234, 99], found)
+    planned = planning.plan_family(fam, reg, raw, "tiny", [1234, 99], found)
     assert sum(p.done for p in planned) == 6 and all(p.name.startswith("rq-size-gap_") for p in planned if not p.done)
 
 
@@ -116,7 +117,8 @@ def test_data_size_diversity_tabulates_sizes_by_language_set_and_answers(fams, r
     assert [row[0] for row in section.rows] == ["250", "1000", "all"]
     assert section.rows[2][3:5] == ["+3.7", "+3.0"] and section.missing == []   # English is in the average
     assert section.answer == ("With all examples, the 4-language data gains the most, +3.7 points (low-resource "
-                              "languages +3.0); with English-only data the gain rises from +0.7 to +2.7 as the data grows.")
+                              "languages +3.0); with English-only data the gain rises from +0.7 to +2.7 "
+                              "as the data grows.")
 
 
 def test_low_resource_scale_groups_languages_by_resource_level(fams, reg, raw):
@@ -145,7 +147,8 @@ def test_low_resource_scale_groups_languages_by_resource_level(fams, reg, raw):
     section = section_with({"tiny-xlmr-s": 50, "tiny-xlmr": 60, "tiny-xlmr-l": 65})
     assert "10.0 points with tiny-xlmr-s and -5.0 with tiny-xlmr-l: scale closes it" in section.answer
     section = section_with({"tiny-xlmr-s": 62, "tiny-xlmr": 58, "tiny-xlmr-l": 50})
-    assert "-2.0 points with tiny-xlmr-s and 10.0 with tiny-xlmr-l: the smallest model has no weakness" in section.answer
+    assert ("-2.0 points with tiny-xlmr-s and 10.0 with tiny-xlmr-l: the smallest model has no weakness"
+            in section.answer)
 
 
 def test_single_vs_multi_and_architectures(fams, reg, raw):
@@ -174,7 +177,7 @@ def test_single_vs_multi_and_architectures(fams, reg, raw):
 
 def test_gpu_hour_estimate_is_the_schedule_over_the_throughput(raw, monkeypatch, tmp_path):
     monkeypatch.setattr(cost.paths, "GPU_CSV", tmp_path / "absent.csv")  # as on a repo before any GPU run
-    p = config.validate(results.apply(raw, {"profile": "paper", "intermediate": "mnli",
+    p = config.validate(claims.with_overrides(raw, {"profile": "paper", "intermediate": "mnli",
                                             "finetune_targets": ["xnli"], "retrieval_targets": []}))
     est = cost.estimate(p, with_baseline=True)
     it, tt = p.group("intermediate_train").for_task("mnli"), p.group("target_train").for_task("xnli")
@@ -186,22 +189,24 @@ def test_gpu_hour_estimate_is_the_schedule_over_the_throughput(raw, monkeypatch,
     ti, tx = p.group("intermediate_train"), p.group("target_train")
     assert est.steps == pytest.approx(392_702 * it.epochs / it.batch_size + 2 * 392_702 * tt.epochs / tt.batch_size)
     final = cost.EVAL_EXAMPLES["xnli"] * len(p.target_languages("xnli")) * tt.max_seq_length
-    evals = ((392_702 * it.epochs / it.batch_size) // ti.eval_every + 1) * ti.early_stopping_examples * it.max_seq_length
+    evals = (((392_702 * it.epochs / it.batch_size) // ti.eval_every + 1) * ti.early_stopping_examples
+             * it.max_seq_length)
     evals += 2 * (((392_702 * tt.epochs / tt.batch_size) // tx.eval_every + 1) * tx.early_stopping_examples
                   * tt.max_seq_length + final)
     assert est.eval_tokens == pytest.approx(evals)
     assert est.gpu_hours == pytest.approx(((est.total_tokens + cost.EVAL_COST * est.eval_tokens) / tps
                                            + est.steps * cost.STEP_OVERHEAD_S) / 3600)
-    squad = config.validate(results.apply(raw, {"profile": "paper", "intermediate": "squad_v1"}))
+    squad = config.validate(claims.with_overrides(raw, {"profile": "paper", "intermediate": "squad_v1"}))
     sq = squad.group("intermediate_train").for_task("squad_v1")
     assert cost.estimate(squad, with_baseline=False).tokens["intermediate"] == pytest.approx(
         87_599 * cost.WINDOWS["squad_v1"] * sq.epochs * sq.max_seq_length)  # contexts longer than a window
-    multi = config.validate(results.apply(raw, {"profile": "paper", "intermediate": "multitask"}))
+    multi = config.validate(claims.with_overrides(raw, {"profile": "paper", "intermediate": "multitask"}))
     cap = multi.group("intermediate_train").multitask_params().examples_cap
     anli = multi.group("intermediate_train").for_task("anli_plus")
     assert cost.task_tokens("anli_plus", "anli_plus", anli, cap) == cap * anli.epochs * anli.max_seq_length
-    small = config.validate(results.apply(raw, {"profile": "paper", "intermediate": "mnli", "intermediate_size": 2000,
-                                                "finetune_targets": ["xnli"], "retrieval_targets": []}))
+    small = config.validate(claims.with_overrides(raw, {"profile": "paper", "intermediate": "mnli",
+                                                        "intermediate_size": 2000, "finetune_targets": ["xnli"],
+                                                        "retrieval_targets": []}))
     assert cost.estimate(small, with_baseline=False).tokens["intermediate"] == 2000 * it.epochs * it.max_seq_length
     with pytest.raises(config.ParamsError, match="no throughput for model 'nope'"):
         cost.throughput("nope")
@@ -357,10 +362,11 @@ def test_family_dry_run_in_profile_paper_prints_experiments_and_gpu_hours(in_rep
 
     from xstilts.cli import app
     monkeypatch.setattr(results, "current_runs", lambda include_grid_file=True: [])
-    monkeypatch.setattr(results, "experiment_names", lambda: [])
+    monkeypatch.setattr(gitrefs, "experiment_names", lambda: [])
     out = CliRunner().invoke(app, ["grid", "--family", "rq-size-gap", "--profile", "paper", "--dry-run"])
     assert out.exit_code == 0, out.output
-    assert "4 experiments: 0 done, 4 to run" in out.output and "rq-size-gap_xlm-roberta-large_en-s1234-paper" in out.output
+    assert ("4 experiments: 0 done, 4 to run" in out.output
+            and "rq-size-gap_xlm-roberta-large_en-s1234-paper" in out.output)
     assert "estimated GPU-hours to run:" in out.output and "throughput:" in out.output
     bad = CliRunner().invoke(app, ["grid", "--family", "rq-size", "--dry-run"])
     assert bad.exit_code != 0 and "rq-size-gap" in str(bad.exception)
@@ -382,14 +388,14 @@ def test_language_metadata_covers_every_real_language_and_states_its_buckets(tmp
 def test_model_param_names_the_profile_model_and_its_settings(raw):
     p = config.validate(copy.deepcopy(raw))
     assert p.model == "tiny-xlmr" and p.retrieval_layer() == 2
-    paper = config.validate(results.apply(raw, {"profile": "paper", "model": "mbert"}))
+    paper = config.validate(claims.with_overrides(raw, {"profile": "paper", "model": "mbert"}))
     assert paper.train_group("target_train").lr == 2e-5 and paper.model_spec().hub.endswith("multilingual-cased")
     assert len(paper.model_spec().revision) == 40
     with pytest.raises(config.ParamsError, match="unknown model for profile paper 'tiny-xlmr'.*mt5-small"):
-        config.validate(results.apply(raw, {"profile": "paper", "model": "tiny-xlmr"}))
+        config.validate(claims.with_overrides(raw, {"profile": "paper", "model": "tiny-xlmr"}))
     odd = copy.deepcopy(raw)
     odd["tiny"]["models"]["tiny-xlmr-l"]["num_heads"] = 5
     with pytest.raises(config.ParamsError, match="tiny-xlmr-l: hidden_size 192 is not a multiple of num_heads 5"):
         config.validate(odd)
     with pytest.raises(config.ParamsError, match="no masked-LM head|has none"):
-        config.validate(results.apply(raw, {"profile": "paper", "model": "mt5-base", "intermediate_mlm": True}))
+        config.validate(claims.with_overrides(raw, {"profile": "paper", "model": "mt5-base", "intermediate_mlm": True}))

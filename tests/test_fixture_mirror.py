@@ -1,4 +1,4 @@
-"""The fixture mirror (xstilts/data/fixtures.py) against what the loaders read (xstilts/data/needs.py).
+"""The fixture mirror (xstilts/data/fixtures/) against what the loaders read (xstilts/data/needs.py).
 
 One mirror of everything the registry names is written once for the module; every target is then
 prepared from it in each benchmark it belongs to, every intermediate task's training data, the MLM
@@ -12,8 +12,8 @@ import sys
 
 import pytest
 import yaml
-
 from conftest import ROOT
+
 from xstilts.core import config, io, paths, tasks
 from xstilts.data import fixtures, needs, prepare, sources, translate
 
@@ -164,7 +164,8 @@ def test_layouts_are_the_real_repos(mirror):
     assert by_label["google/xtreme:udpos.German:test"] == "udpos.German/test-00000-of-00001.parquet"
     assert by_label["wikimedia/wikipedia:20231101.de:train"] == "20231101.de/train-00000-of-00001.parquet"
     card = (mirror["hub"] / "izhx/xtreme-r-udpos/README.md").read_text()
-    assert card.startswith("---\nconfigs:\n") and all(f"- config_name: {l}\n" in card for l in ("lt", "pl", "uk", "wo", "ro"))
+    assert (card.startswith("---\nconfigs:\n")
+            and all(f"- config_name: {l}\n" in card for l in ("lt", "pl", "uk", "wo", "ro")))
     # the registry's revision decides: the parquet export when params pin it for a repo
     n = needs.needs(["xnli"], [], ["xtreme"], languages=["de"], revisions={"facebook/xnli": "refs/convert/parquet"})
     assert {fixtures.relative_path(x) for x in n if x.repo == "facebook/xnli"} == {"de/validation/0000.parquet",

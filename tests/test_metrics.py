@@ -39,7 +39,7 @@ def test_identical_predictions_score_perfect(answers):
     assert metrics.accuracy(answers, answers) == 1.0
 
 
-# --- official normalizations and chunking --------------------------------------------------------------------------------------
+# --- official normalizations and chunking -----------------------------------------------------------------------------
 def test_mlqa_normalization_by_language():
     assert metrics.mlqa_normalize("El Museo, del Prado!", "es") == "museo del prado"
     assert metrics.mlqa_normalize("Der «Hund»", "de") == "hund"         # Unicode punctuation too

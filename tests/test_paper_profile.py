@@ -19,8 +19,8 @@ import time
 
 import pytest
 import yaml
-
 from conftest import run, trimmed_repo
+
 from xstilts.core import tasks
 
 # small settings for fixture data: one epoch, small batches, short sequences, early stopping on a few rows
@@ -44,7 +44,7 @@ def paper(tmp_path_factory):
     for group, values in PAPER_TRIM.items():
         raw["paper"][group].update(values)
     for group in ("intermediate_train", "target_train"):
-        for name, hp in raw["paper"][group]["tasks"].items():
+        for _name, hp in raw["paper"][group]["tasks"].items():
             hp.update(QA_TRIM if "doc_stride" in hp else TASK_TRIM)
     raw["paper"]["intermediate_train"]["mlm"].update(sentences=48, batch_size=8, max_seq_length=64)
     raw["runtime"]["paper"].update(threads=2)  # two cores here

@@ -7,9 +7,10 @@ import time
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings, strategies as st
-
 from conftest import ROOT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from xstilts.core import checks, config, tasks
 
 RAW = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -79,13 +80,15 @@ def test_any_override_is_valid_or_one_line_naming_it(profile, overrides):
 @pytest.mark.parametrize("path,value,needle", [
     (("tiny", "target_train", "tasks", "xnli", "batch_size"), -4,
      "tiny.target_train.tasks.xnli.batch_size must be a positive integer, got -4"),
-    (("tiny", "target_train", "tasks", "xnli", "epochs"), 0, "tiny.target_train.tasks.xnli.epochs must be a positive number, got 0"),
+    (("tiny", "target_train", "tasks", "xnli", "epochs"), 0,
+     "tiny.target_train.tasks.xnli.epochs must be a positive number, got 0"),
     (("tiny", "target_train", "lr"), "fast", "tiny.target_train.lr must be a positive number, got 'fast'"),
     (("finetune_targets",), [["xnli"]], "finetune_targets must be a list of target names, got [['xnli']]"),
     (("runtime", "tiny", "threads"), 0, "runtime.tiny.threads must be a positive integer, got 0"),
     (("tiny", "intermediate_train", "mlm", "probability"), 1.5,
      "tiny.intermediate_train.mlm.probability must be a number in (0, 1], got 1.5"),
-    (("tiny", "target_train", "warmup_ratio"), -0.1, "tiny.target_train.warmup_ratio must be a number in [0, 1), got -0.1"),
+    (("tiny", "target_train", "warmup_ratio"), -0.1,
+     "tiny.target_train.warmup_ratio must be a number in [0, 1), got -0.1"),
     (("languages",), ["en", 3], "languages must be null or a non-empty list of language codes, got ['en', 3]"),
     (("tiny", "retrieval", "batch_size"), 2.5, "tiny.retrieval.batch_size must be a positive integer, got 2.5"),
     (("seed",), True, "seed must be an integer, got True"),

@@ -12,12 +12,13 @@ import re
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, Phase, given, settings, strategies as st
-
 from conftest import ROOT
 from dvc.utils.hydra import apply_overrides, to_hydra_overrides
 from dvc.utils.serialize import dumps_yaml
 from dvc.utils.serialize._yaml import parse_yaml, parse_yaml_for_update
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
 from xstilts.core import config
 
 PARAMS = ROOT / "params.yaml"

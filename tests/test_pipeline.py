@@ -5,11 +5,11 @@ import shutil
 import time
 
 import pytest
-import yaml
-
 import slurm_cluster
+import yaml
 from conftest import run, trimmed_repo
 from s3_server import KEY_ID, SECRET, configure, s3_server
+
 from xstilts.core import tasks
 
 # One target of every kind (and of both benchmarks), to keep the suite within minutes.
@@ -88,6 +88,15 @@ def test_repro_then_noop_then_experiments(repo):
     noop = run(["dvc", "repro"], repo)
     assert "Running stage" not in noop.stdout and time.time() - t0 < 15, noop.stdout
 
+    # what `dvc exp run --dry -S intermediate=hellaswag` cannot list in DVC 3.67 (tests/test_dryrun.py):
+    # the intermediate arm and what reads it, never the baseline arm; nothing runs
+    dry = run(["xstilts", "dry", "-S", "intermediate=hellaswag"], repo).stdout
+    want = ["prepare_intermediate", "translate_intermediate", "intermediate@intermediate",
+            *[f"finetune@intermediate-{t}" for t in FINETUNE], *[f"retrieve@intermediate-{t}" for t in RETRIEVAL],
+            "score", "report"]
+    assert sorted(re.findall(r"^  (\S+)$", dry, re.M)) == sorted(want), dry
+    assert "up to date" in run(["dvc", "status"], repo).stdout
+
     # exactly what changed reruns (issue 19): one task's epochs make that task's two fine-tunes stale, and
     # no other training; a forced rerun with the same inputs writes the same bytes, so `score` stays up to date
     raw = yaml.safe_load((repo / "params.yaml").read_text())
@@ -102,11 +111,11 @@ def test_repro_then_noop_then_experiments(repo):
     assert "up to date" in run(["dvc", "status"], repo).stdout
 
     # an edit to the report's code reruns the code stage and the report, no training (issue 16)
-    report = repo / "xstilts/research/report.py"
+    report = repo / "xstilts/report/document.py"
     report.write_text(report.read_text() + "\n# an edit\n")
     edited = run(["dvc", "repro"], repo)
     assert re.findall(r"Running stage '([^']+)'", edited.stdout) == ["code", "report"], edited.stdout
-    run(["git", "checkout", "--", "xstilts/research/report.py"], repo)
+    run(["git", "checkout", "--", "xstilts/report/document.py"], repo)
     run(["dvc", "repro"], repo)
 
     # a typo fails fast, names the bad value and the valid ones, and runs nothing
@@ -184,7 +193,8 @@ def test_variants_are_one_param_away(repo):
     # way). UD-POS: the trimmed world's XNLI sits at chance, so its numbers could not show the change
     exp = run(["dvc", "exp", "run", "-S", "target_training=translate_train", "-S", "languages=[en,qb]",
                "-S", "finetune_targets=[udpos]"], repo)
-    assert "Running stage 'translate_train@udpos'" in exp.stdout and "Running stage 'finetune@baseline-udpos'" in exp.stdout
+    assert ("Running stage 'translate_train@udpos'" in exp.stdout
+            and "Running stage 'finetune@baseline-udpos'" in exp.stdout)
     tl = json.loads((repo / "data/predictions/intermediate/udpos/train_log.json").read_text())
     assert tl["target_training"] == "translate_train" and set(tl["runs"]) == {"en", "qb"}
     qb_train = (repo / "data/translated/udpos/qb/train.jsonl").read_text().splitlines()
@@ -259,7 +269,8 @@ def test_family_grid_on_slurm_sharing_s3_then_a_fresh_clone_runs_nothing(repo, s
     (repo / "families.yaml").write_text(yaml.safe_dump(fams, sort_keys=False))
     run("git commit -qam 'trim rq-low-resource-scale to two models' && git push -q origin main", repo)
     with slurm_cluster.start(tmp_path / "slurm") as cluster:
-        dry = run(["xstilts", "grid", "--family", "rq-low-resource-scale", "--slurm", "--dry-run"], repo, env=cluster.env)
+        dry = run(["xstilts", "grid", "--family", "rq-low-resource-scale", "--slurm", "--dry-run"], repo,
+                  env=cluster.env)
         # two models, two baseline arms: two waves (the second restores the data the first prepared)
         assert dry.stdout.count("#SBATCH --array=0-0") == 2 and "dvc exp run $PULL" in dry.stdout, dry.stdout
         assert "#SBATCH --dependency=afterany:" in dry.stdout and "#SBATCH --signal=B:TERM@300" in dry.stdout
@@ -280,7 +291,8 @@ def test_family_grid_on_slurm_sharing_s3_then_a_fresh_clone_runs_nothing(repo, s
         assert "Running stage 'world'" not in logs and "Running stage 'code'" not in logs, logs[-3000:]
         assert "Stage 'prepare_intermediate' is cached - skipping run" in logs, logs[-3000:]
         pushed = run(["git", "ls-remote", str(origin), "refs/exps/*"], repo).stdout
-        assert "rq-low-resource-scale_tiny-mbert-s1234" in pushed and "rq-low-resource-scale_tiny-xlmr-s-s1234" in pushed
+        assert ("rq-low-resource-scale_tiny-mbert-s1234" in pushed
+                and "rq-low-resource-scale_tiny-xlmr-s-s1234" in pushed)
         grid = json.loads((repo / "reports/grid.json").read_text())
         bert = next(r for r in grid["runs"] if r["name"] == "rq-low-resource-scale_tiny-mbert-s1234")
         assert bert["params"]["model"] == "tiny-mbert" and bert["params"]["benchmark"] == "xtreme_r"

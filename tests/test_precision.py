@@ -2,8 +2,8 @@
 import ast
 
 import torch
-
 from conftest import ROOT
+
 from xstilts.train import runtime
 
 
@@ -14,7 +14,8 @@ def test_tf32_is_set_through_the_new_api_only():
     legacy = []
     for path in [*ROOT.glob("xstilts/**/*.py"), *ROOT.glob("stages/*.py"), *ROOT.glob("benchmarks/*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Attribute) and node.attr in ("allow_tf32", "allow_bf16_reduced_precision_reduction"):
+            if (isinstance(node, ast.Attribute)
+                    and node.attr in ("allow_tf32", "allow_bf16_reduced_precision_reduction")):
                 legacy.append(f"{path.relative_to(ROOT)}:{node.lineno}")
             if isinstance(node, ast.Attribute) and node.attr == "set_float32_matmul_precision":
                 legacy.append(f"{path.relative_to(ROOT)}:{node.lineno}")

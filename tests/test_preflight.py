@@ -5,10 +5,10 @@ import shutil
 
 import pytest
 import yaml
-
 from conftest import ROOT, run, trimmed_repo
+
 from xstilts.core import checks, config
-from xstilts.research import report
+from xstilts.report import document
 
 
 def paper_raw(**top) -> dict:
@@ -94,22 +94,23 @@ def test_model_statement_and_judging():
     hub = {"name": "xlm-roberta-large", "kind": "hub", "model": "FacebookAI/xlm-roberta-large",
            "revision": "c23d21b0620b635a76227c604d44e43a9f0ee389", "commit": "c23d21b0620b635a76227c604d44e43a9f0ee389",
            "parameters": 559_890_432, "differences": [], "matches_registry": True}
-    text = report.model_statement(hub, "xlm-roberta-large")
+    text = document.model_statement(hub, "xlm-roberta-large")
     assert "FacebookAI/xlm-roberta-large @ c23d21b0620b from the Hub" in text and "559.89M" in text
-    assert "the registry's model" in text and report.judges_paper_claims(hub, "paper")
+    assert "the registry's model" in text and document.judges_paper_claims(hub, "paper")
     local = {**hub, "kind": "local", "commit": None, "parameters": 246_560, "matches_registry": False,
              "differences": ["hidden size 32 (registry: 1024)", "0.25M encoder parameters (registry: 560M)"]}
-    text = report.model_statement(local, "xlm-roberta-large")
+    text = document.model_statement(local, "xlm-roberta-large")
     assert "a local copy of FacebookAI/xlm-roberta-large (no Hub commit)" in text and "NOT the registry's model" in text
-    assert not report.judges_paper_claims(local, "paper") and report.judges_paper_claims({}, "tiny")
-    assert not report.judges_paper_claims({}, "paper")  # nothing known about the weights: no verdict either
+    assert not document.judges_paper_claims(local, "paper") and document.judges_paper_claims({}, "tiny")
+    assert not document.judges_paper_claims({}, "paper")  # nothing known about the weights: no verdict either
 
 
 # --- xstilts preflight ------------------------------------------------------------------------------
 def test_preflight_on_a_fixture_mirror(tmp_path, fixtures):
     import torch
 
-    from xstilts.data import fixtures as data_fixtures, needs
+    from xstilts.data import fixtures as data_fixtures
+    from xstilts.data import needs
     repo = trimmed_repo(tmp_path / "repo", ["xnli", "udpos"], ["tatoeba"])
     mirror = tmp_path / "mirror"
     raw = yaml.safe_load((repo / "params.yaml").read_text())

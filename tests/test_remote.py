@@ -4,10 +4,10 @@ A toy DVC project keeps it fast; tests/test_pipeline.py runs the grids through i
 import os
 
 import pytest
-
 from conftest import run
 from s3_server import KEY_ID, NO_AMBIENT_CREDENTIALS, SECRET, configure, s3_server
-from xstilts.research import remote
+
+from xstilts.experiments import remote
 
 
 @pytest.fixture
@@ -37,7 +37,8 @@ def test_push_then_a_fresh_clone_pulls_and_recomputes_nothing(project, tmp_path)
         configure(project, run, endpoint)
         logged = []
         remote.push_experiments(["early"], remote.default(), log=logged.append)
-        assert "only the refs of early" in logged[1] and "early" in run("git ls-remote origin 'refs/exps/*'", project).stdout
+        assert ("only the refs of early" in logged[1]
+                and "early" in run("git ls-remote origin 'refs/exps/*'", project).stdout)
         run("git add .dvc/config && git commit -qm 'shared cache' && git push -q origin main", project)
         store = remote.default()
         assert store == remote.Remote("shared", "s3://xstilts-cache/cache")
@@ -70,8 +71,9 @@ def test_push_then_a_fresh_clone_pulls_and_recomputes_nothing(project, tmp_path)
 
 
 def remote_runs(names):
-    from xstilts.research import results
-    return [r for r in (results.Run("experiment", n, c, {}, {}, {}) for n, c in exp_commits().items()) if r.name in names]
+    from xstilts.experiments import results
+    return [r for r in (results.Run("experiment", n, c, {}, {}, {}) for n, c in exp_commits().items())
+            if r.name in names]
 
 
 def exp_commits() -> dict:

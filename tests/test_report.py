@@ -5,9 +5,10 @@ import shutil
 
 import pytest
 import yaml
-
 from conftest import ROOT
-from xstilts.research import claims, judge, results
+
+from xstilts.claims import claims, judge
+from xstilts.experiments import matching, results
 
 LANGS = ["en", "qa", "qb"]
 XTREME = ["pawsx", "xnli", "panx", "udpos", "bucc2018", "tatoeba", "xquad", "mlqa", "tydiqa"]
@@ -46,12 +47,12 @@ def workspace(tmp_path, monkeypatch):
                                                                                [t for t in XTREME if t != "panx"]))):
         by_split = {s: {"intermediate": _block(value, targets), "baseline": _block(45.0, XTREME)}
                     for s in ("dev", "test")}
-        params = results.apply(raw, reg.overrides(setting, "tiny", raw["seed"]))
+        params = claims.with_overrides(raw, reg.overrides(setting, "tiny", raw["seed"]))
         runs.append(results.Run("experiment", f"{setting}-s1234", f"{i}" * 40, params, by_split,
                                 {"source": "experiment", "name": f"{setting}-s1234", "commit": f"{i}" * 40,
                                  "score_stage_md5": "ab" * 16, "encoder_md5": "cd" * 16, "code_md5": None}))
     # rq-low-resource-scale's three runs (XTREME-R): high-resource languages 60, low 30/40/50 by size
-    from xstilts.research import answers, families
+    from xstilts.claims import families
     fam = families.load(ROOT / "families.yaml")["rq-low-resource-scale"]
     for k, exp in enumerate(fam.experiments(reg, "tiny")):
         low = {"tiny-xlmr-s": 30.0, "tiny-xlmr": 40.0, "tiny-xlmr-l": 50.0}[exp.value("model")]
@@ -59,9 +60,10 @@ def workspace(tmp_path, monkeypatch):
         targets = ("xnli", "udpos", "tatoeba")
         mean = sum(per_lang.values()) / len(per_lang)
         arm = {t: {"accuracy": per_lang, "avg_accuracy": mean, "avg_metric": mean} for t in targets}
-        params = results.apply(raw, families.overrides(exp, "tiny", raw["seed"]))
+        params = claims.with_overrides(raw, families.overrides(exp, "tiny", raw["seed"]))
         commit = f"f{k}" * 20
-        runs.append(results.Run("experiment", f"rq-low-{k}", commit, params, {"dev": {"intermediate": arm, "baseline": arm}},
+        runs.append(results.Run("experiment", f"rq-low-{k}", commit, params,
+                                {"dev": {"intermediate": arm, "baseline": arm}},
                                 {"source": "experiment", "name": f"rq-low-{k}", "commit": commit,
                                  "score_stage_md5": "ab" * 16, "encoder_md5": "cd" * 16, "code_md5": None}))
     monkeypatch.chdir(tmp_path)
@@ -74,10 +76,10 @@ def test_report_pdf_holds_every_claim_and_the_collected_numbers(workspace):
         pytest.skip("no LaTeX engine: bash .ci/setup installs it")
     from pypdf import PdfReader
 
-    from conftest import stage_script
-    from xstilts.research import report
     from xstilts.core import config
-    stage_script("report").main(config.load())
+    from xstilts.report import numbers
+    from xstilts.report.write import write_report
+    write_report(config.load())
     tex = (workspace / "reports/report.tex").read_text()
     # squad's gain is 13 points on every target: the claim's number, and its verdict against +8.2
     assert "squad-s1234" in tex and "+13.0" in tex and "not the paper's" in tex
@@ -96,8 +98,8 @@ def test_report_pdf_holds_every_claim_and_the_collected_numbers(workspace):
     secs = [" ".join(sec.split()) for sec in tex.split("\\subsection{")[1:]]
     said = [("One seed per cell, so no spread is shown" in sec, "Runs (provenance table)" in sec) for sec in secs]
     assert all(a == b for a, b in said) and (True, True) in said and (False, False) in said
-    judged = {j.claim.id: j for j in report.judgements(claims.registry(), report.Grid(
-        claims.registry(), results.match(claims.registry(), results.read_grid(), results.params_raw(), "tiny")[0],
+    judged = {j.claim.id: j for j in numbers.judgements(claims.registry(), numbers.Grid(
+        claims.registry(), matching.match(claims.registry(), results.read_grid(), results.params_raw(), "tiny")[0],
         [1234]).evidence, [1234])}
     assert judged["squad-gain"].value == pytest.approx(13.0) and judged["squad-gain"].verdict == "same sign"
     assert judged["hellaswag-gain"].verdict == "not run"  # PAN-X missing
@@ -105,7 +107,7 @@ def test_report_pdf_holds_every_claim_and_the_collected_numbers(workspace):
 
 
 def test_cells_with_several_seeds_are_mean_and_std(workspace):
-    from xstilts.research import report
+    from xstilts.report import numbers
     raw = results.params_raw()
     reg = claims.registry()
     runs = results.read_grid()
@@ -113,11 +115,11 @@ def test_cells_with_several_seeds_are_mean_and_std(workspace):
     extra = results.Run("experiment", "squad-s7", "9" * 40, {**runs[0].params, "seed": 7},
                         {s: {"intermediate": _block(61.0, XTREME), "baseline": _block(45.0, XTREME)}
                          for s in ("dev", "test")}, {**runs[0].provenance, "commit": "9" * 40})
-    found, _ = results.match(reg, [*runs, extra], raw, "tiny")
-    grid = report.Grid(reg, found, [1234, 7])
+    found, _ = matching.match(reg, [*runs, extra], raw, "tiny")
+    grid = numbers.Grid(reg, found, [1234, 7])
     mean, std = grid.cell("squad", "xnli")
     assert mean == pytest.approx(14.5) and std == pytest.approx(2 ** 0.5 * 1.5)
     assert grid.cell("hellaswag", "xnli") == (None, None)  # no run at seed 7
     j = judge.judge(reg.by_id(["squad-gain"])[0], grid.evidence, [1234, 7], reg.bootstrap)
     assert j.interval == pytest.approx((13.0, 16.0), abs=0.2) and j.verdict == "same sign"
-    assert report.fmt(mean, True, std) == "+14.5$\\pm$2.1"
+    assert numbers.fmt(mean, True, std) == "+14.5$\\pm$2.1"

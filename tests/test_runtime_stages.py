@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import run, trimmed_repo
 
 STAGE = ["python", "stages/finetune.py", "--arm", "baseline", "--task", "xnli"]
@@ -40,8 +39,9 @@ def accuracy(repo: Path) -> float:
 
 def popen(repo: Path, env: dict) -> subprocess.Popen:
     import os
-    return subprocess.Popen(STAGE, cwd=repo, env=dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-                                                      **env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(STAGE, cwd=repo,
+                            env=dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}", **env),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def wait_for_checkpoint(repo: Path, proc: subprocess.Popen) -> None:
@@ -74,7 +74,8 @@ def test_runtime_settings_rerun_nothing(repo):
 
 @pytest.mark.slow
 def test_xquad_and_mlqa_share_one_squad_model(repo):
-    logs = {t: json.loads((repo / f"data/predictions/baseline/{t}/train_log.json").read_text()) for t in ("xquad", "mlqa")}
+    logs = {t: json.loads((repo / f"data/predictions/baseline/{t}/train_log.json").read_text())
+            for t in ("xquad", "mlqa")}
     assert logs["xquad"]["runs"] == logs["mlqa"]["runs"]  # the same training, once
     assert not (repo / ".checkpoints/trained").exists() or not any((repo / ".checkpoints/trained").iterdir())
     costs = {t: json.loads((repo / f"logs/costs/finetune-baseline-{t}.json").read_text()) for t in ("xquad", "mlqa")}
@@ -95,7 +96,8 @@ def test_kill_9_then_rerun_resumes_bit_identical(repo):
     resumed = run(STAGE, repo, env={"XSTILTS_CHECKPOINT_EVERY": "3"})
     assert "resumed from the checkpoint at step" in resumed.stdout, resumed.stdout
     assert outputs(repo) == reference
-    assert not list((repo / OUT.parent).glob(".xnli.tmp-*")) and not (repo / ".checkpoints/finetune-baseline-xnli").exists()
+    assert (not list((repo / OUT.parent).glob(".xnli.tmp-*"))
+            and not (repo / ".checkpoints/finetune-baseline-xnli").exists())
 
 
 @pytest.mark.slow

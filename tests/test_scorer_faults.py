@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 
 import pytest
-
-from conftest import run, stage_script
+from conftest import run
 from test_scorer import build_mock, write_file
+
 from xstilts.core.errors import XstiltsError
 from xstilts.eval import layout, scorer
 from xstilts.kinds import ScoreError, base
@@ -208,7 +208,7 @@ def test_the_score_stage_prints_notes_and_keeps_them_in_scores_json(monkeypatch,
                              active_targets=["xquad"], languages=[], target_languages=lambda t: ("en",))
     written = {}
     monkeypatch.setattr(io, "atomic_write_text", lambda path, text: written.__setitem__(path, text))
-    stage_script("score").main(params)
+    summaries.write_scores(params)
     scores = json.loads(written[paths.SCORES])
     assert scores["notes"] == notes * 4  # both arms, both splits (each note names its own file)
     assert scores["scored"] == info["scored"] and scores["missing_tasks"] == [] and scores["profile"] == "tiny"
@@ -242,6 +242,6 @@ def test_a_failing_score_stage_says_dvc_removed_the_tracked_metrics(tmp_path, mo
         raise summaries.scorer.ScoreError("data/predictions/intermediate/xnli/test-en.tsv: line 3: bad")
     monkeypatch.setattr(summaries, "build", broken)
     with pytest.raises(Exception, match="line 3"):
-        stage_script("score").main(SimpleNamespace())
+        summaries.write_scores(SimpleNamespace())
     err = capsys.readouterr().err
     assert "DVC removed reports/metrics.json" in err and "git checkout -- reports/metrics.json" in err

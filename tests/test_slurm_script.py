@@ -1,4 +1,4 @@
-"""The sbatch script `xstilts grid --slurm` writes (xstilts/research/slurm.py), without a cluster: its
+"""The sbatch script `xstilts grid --slurm` writes (xstilts/experiments/slurm.py), without a cluster: its
 options, and a SIGTERM before the time limit reaching the stage that runs under DVC."""
 import os
 import signal
@@ -8,11 +8,12 @@ import time
 
 import pytest
 
-from xstilts.research import results, slurm
+from xstilts.experiments import planning, slurm
+from xstilts.experiments.errors import GridError
 
 
 def planned(name="mnli-s1234"):
-    return results.Planned("mnli", 1234, {"profile": "paper", "intermediate": "mnli", "seed": 1234}, name=name)
+    return planning.Planned("mnli", 1234, {"profile": "paper", "intermediate": "mnli", "seed": 1234}, name=name)
 
 
 def test_the_options_real_clusters_need_are_in_the_script(tmp_path):
@@ -27,8 +28,9 @@ def test_the_options_real_clusters_need_are_in_the_script(tmp_path):
     assert four.cpus_per_task == 32 and "export XSTILTS_PROCESSES=4" in slurm.script([planned()], "a" * 40, four,
                                                                                        "x", tmp_path, None)
     assert slurm.for_profile(slurm.Options(cpus_per_task=3), "tiny", threads=8).cpus_per_task == 3
-    assert "#SBATCH --signal" not in slurm.script([planned()], "a" * 40, slurm.Options(grace=0, gpus_per_job=0), "x", tmp_path, None)
-    with pytest.raises(results.GridError, match="one sbatch option starting with '--'"):
+    assert "#SBATCH --signal" not in slurm.script([planned()], "a" * 40, slurm.Options(grace=0, gpus_per_job=0),
+                                                  "x", tmp_path, None)
+    with pytest.raises(GridError, match="one sbatch option starting with '--'"):
         slurm.Options(extra=("exclude=node07",))
 
 
@@ -56,7 +58,8 @@ def test_sigterm_before_the_time_limit_reaches_the_stage_under_dvc(tmp_path):
     killed at the time limit without its checkpoint."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    for args in (["init", "-q"], ["-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x"]):
+    for args in (["init", "-q"],
+                 ["-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x"]):
         subprocess.run(["git", *args], cwd=repo, check=True)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
     out = tmp_path / "out"

@@ -102,7 +102,8 @@ def test_length_grouped_batches_are_seeded_resumable_and_pad_less():
     plain, grouped = batches.Shuffler(lengths, 8, 5), batches.Shuffler(lengths, 8, 5, group_by_length=True)
 
     def padding(sh, steps=100):
-        return sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in (sh.next() for _ in range(steps)))
+        return sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b)
+                   for b in (sh.next() for _ in range(steps)))
     assert padding(grouped) < 0.5 * padding(plain)
     a = batches.Shuffler(lengths, 8, 5, True)
     seen = [a.next() for _ in range(70)]  # into the second epoch
@@ -111,7 +112,7 @@ def test_length_grouped_batches_are_seeded_resumable_and_pad_less():
     c = batches.Shuffler(lengths, 8, 5, True)
     c.restore(b.state())
     assert [c.next() for _ in range(40)] == seen[30:]
-    epoch = [i for _ in range(50) for i in batches.Shuffler(lengths, 8, 5, True).next()] 
+    epoch = [i for _ in range(50) for i in batches.Shuffler(lengths, 8, 5, True).next()]
     assert len(set(batches.Shuffler(lengths, 8, 5, True).order(0))) == 400 and epoch
 
 
@@ -309,6 +310,7 @@ def test_two_ddp_processes_match_one_process_without_dropout(tmp_path):
     the whole batch: the same weights after 6 steps (dropout off, so only summation order differs)."""
     import subprocess
     import sys
+
     from conftest import ROOT
     script = ROOT / "tests" / "ddp_train.py"
     one, two = tmp_path / "one.pt", tmp_path / "two.pt"
@@ -334,6 +336,7 @@ def test_multitask_with_mlm_on_two_ddp_processes_matches_one_process(tmp_path):
     same tokens, and the same weights, gradients, losses, dev scores and draws come out."""
     import subprocess
     import sys
+
     from conftest import ROOT
     script = ROOT / "tests" / "ddp_train.py"
     one, two = tmp_path / "one.pt", tmp_path / "two.pt"
@@ -395,8 +398,10 @@ def test_relaunch_forwards_sigterm_to_the_ranks_and_waits(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     t0 = time.time()
     while not ((tmp_path / "ready-0").exists() and (tmp_path / "ready-1").exists()):
-        assert proc.poll() is None and time.time() - t0 < 90, proc.stdout.read() if proc.poll() is not None else "timeout"
+        assert proc.poll() is None and time.time() - t0 < 90, (
+            proc.stdout.read() if proc.poll() is not None else "timeout")
         time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=60)
-    assert (tmp_path / "term-0").read_text() == "saved" and (tmp_path / "term-1").read_text() == "saved", proc.stdout.read()
+    assert ((tmp_path / "term-0").read_text() == "saved"
+            and (tmp_path / "term-1").read_text() == "saved"), proc.stdout.read()

@@ -12,8 +12,8 @@ from xstilts.core import config, tasks
 from xstilts.data import normalize, sources
 from xstilts.kinds import mlm as mlm_kind
 from xstilts.model import encoders, heads, tokenizers
-from xstilts.train import runtime, sampling, trainer
 from xstilts.train import predict as prediction
+from xstilts.train import runtime, sampling, trainer
 
 RT = config.RuntimeParams(device="cpu", precision="fp32", max_device_batch=None, processes=1, deterministic=True,
                           threads=2, checkpoint_every=1000, progress_every=1000)
@@ -159,7 +159,8 @@ def test_qa_features_point_at_the_answer(tiny_model_dir):
     row = {"id": "x", "context": ctx, "question": "who sees the red dog ?",
            "answers": [{"text": "Maria", "start": ctx.index("Maria")}]}
     question = len(tok(row["question"], add_special_tokens=False)["input_ids"])
-    hp = config.TaskHparams(batch_size=1, epochs=1, max_seq_length=question + 16, doc_stride=8)  # ~12 context tokens a window
+    # ~12 context tokens a window
+    hp = config.TaskHparams(batch_size=1, epochs=1, max_seq_length=question + 16, doc_stride=8)
     feats = kinds.get("qa").featurize([row], tok, hp)
     assert len(feats) > 1  # the context is split into overlapping windows
     hits = [f for f in feats if f["start_positions"] > 0]
@@ -200,7 +201,8 @@ def test_multitask_draws_tasks_in_proportion_and_shares_the_encoder(tiny_model_d
     assert model.encoder is encoder and set(model.heads) == set(sizes)  # one module: one encoder, a head per task
     tp = config.TrainParams(lr=1e-4, warmup_ratio=0.1, weight_decay=0.0, max_grad_norm=1.0,
                             early_stopping_examples=8, eval_every=10_000, patience=10, tasks={})
-    log = fit(model, members, tok, tp, seed=3, sampler="proportional", examples_cap=cap)
+    log = fit(model, members, tok, tp, seed=3,
+              multitask=config.MultitaskParams(sampler="proportional", examples_cap=cap, temperature=1.0))
     drawn = log[-1]["steps_per_task"]
     total = sum(drawn.values())
     # steps: what each task needs for one epoch of its capped examples, batch 8: 38 + 25 + 5

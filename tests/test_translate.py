@@ -75,7 +75,8 @@ def marian_dir(tmp_path_factory):
                                        model_type="unigram", character_coverage=1.0, minloglevel=2,
                                        hard_vocab_limit=False)
     pieces = [line.split("\t")[0] for line in (d / "source.vocab").read_text().splitlines()]
-    vocab = {p: i for i, p in enumerate(["</s>", "<unk>", "<pad>", *[p for p in pieces if p not in ("<unk>", "<s>", "</s>")]])}
+    vocab = {p: i for i, p in enumerate(["</s>", "<unk>", "<pad>",
+                                         *[p for p in pieces if p not in ("<unk>", "<s>", "</s>")]])}
     (d / "vocab.json").write_text(json.dumps(vocab))
     tok = MarianTokenizer(str(d / "source.model"), str(d / "target.model"), str(d / "vocab.json"),
                           source_lang="en", target_lang="qx")

@@ -6,7 +6,8 @@ import pytest
 
 from xstilts.core import tasks
 from xstilts.data import sources
-from xstilts.world import generate as generate_mod, grammar
+from xstilts.world import generate as generate_mod
+from xstilts.world import grammar
 
 # Features of the real Hub sources (column names in order, types, label names in the sources' own
 # order), written from datasets.md and the sources' loading scripts, not from xstilts/world/twins*.py.

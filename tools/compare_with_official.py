@@ -72,8 +72,10 @@ def random_folder(root: Path, benchmark: str, rnd: random.Random) -> None:
                 write(pred_path.with_suffix(".tsv"), "".join(f"{x}\n" for x in mutate(gold, values, 0.5)))
             elif kind == "multiple_choice":
                 gold = [rnd.randint(0, 1) for _ in range(n)]
-                write(gold_path.with_suffix(".jsonl"), "".join(json.dumps({"label": x, "premise": "p"}) + "\n" for x in gold))
-                write(pred_path.with_suffix(".jsonl"), "".join(json.dumps({"label": x}) + "\n" for x in mutate(gold, [0, 1], 0.5)))
+                write(gold_path.with_suffix(".jsonl"),
+                      "".join(json.dumps({"label": x, "premise": "p"}) + "\n" for x in gold))
+                write(pred_path.with_suffix(".jsonl"),
+                      "".join(json.dumps({"label": x}) + "\n" for x in mutate(gold, [0, 1], 0.5)))
             elif kind == "tagging":
                 values = IOB if task == "panx" else UPOS
                 gold = [[rnd.choice(values) for _ in range(rnd.randint(1, 9))] for _ in range(rnd.randint(1, 4))]
@@ -135,7 +137,8 @@ def main() -> None:
                 root = Path(tmp)
                 random_folder(root, benchmark, random.Random(seed))
                 out = root / "official.json"
-                proc = subprocess.run([args.official_python, "evaluate.py", "--prediction_folder", str(root / "predictions"),
+                proc = subprocess.run([args.official_python, "evaluate.py",
+                                       "--prediction_folder", str(root / "predictions"),
                                        "--label_folder", str(root / "labels"), "--output_file", str(out),
                                        "--xtreme_version", OFFICIAL_NAME[benchmark]],
                                       cwd=args.xtreme, capture_output=True, text=True)

@@ -1,7 +1,8 @@
 """xstilts: X-STILTs (Phang et al., AACL 2020) as a DVC pipeline.
 
 The library, in layers that import one way (README "Layout"):
-    core      params, the task registry, languages, paths, atomic io
+    core      params and their rules, the task registry, languages, paths, atomic io, stage running, code
+              manifests, dry runs
     data      loading sources (Hub, local mirror, CCGbank), normalizers, prepared data, translation
     model     encoders per architecture, tokenizer training, heads, nearest-neighbour search
     metrics   the metric functions (accuracy, F1, SQuAD/MLQA, BUCC F1, mAP@k)
@@ -9,6 +10,8 @@ The library, in layers that import one way (README "Layout"):
     train     the training loop, the multi-task sampler, prediction, MLM pretraining
     eval      the leaderboard layout, the official scorer, score summaries
     world     the tiny profile's synthetic world
-    research  claims, results, grids, families, cost, languages, the report, stage deps
+    claims       the claims and families registries, verdicts, family answers, language metadata
+    experiments  running experiments (grid, DVC queue, SLURM, S3), collected results, cost, preflight
+    report       the LaTeX report: numbers, figures, document
 The DVC stages are the scripts in the repository's stages/ folder, one per stage, on top of this.
 """

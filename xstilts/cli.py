@@ -59,7 +59,7 @@ def tasks_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON ins
 @app.command("claims")
 def claims_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """List every registered claim (claims.yaml): id, paper value, the experiments it needs."""
-    from xstilts.research import claims
+    from xstilts.claims import claims
     rows = claims.load()
     if as_json:
         print(json.dumps([c.as_dict() for c in rows], indent=2))
@@ -75,7 +75,8 @@ def claims_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON in
 PROFILE_OPTION = typer.Option(None, "--profile", help="tiny | paper (default: params.yaml's)")
 
 
-CLAIMS_OPTION = typer.Option(None, "--claims", help="comma-separated claim ids (`xstilts claims` lists them); default all")
+CLAIMS_OPTION = typer.Option(None, "--claims", help="comma-separated claim ids (`xstilts claims` lists them); "
+                                                    "default all")
 
 
 @app.command()
@@ -87,7 +88,8 @@ def grid(claim_ids: str = CLAIMS_OPTION,
                                                           "stage leases its own GPU(s)"),
          wait: bool = typer.Option(True, "--wait/--no-wait", help="wait for the runs, then collect and judge"),
          dry_run: bool = typer.Option(False, "--dry-run", help="print the plan (profile paper: with a GPU-hour "
-                                                                "estimate; with --slurm: the sbatch script), run nothing"),
+                                                                "estimate; with --slurm: the sbatch script), "
+                                                                "run nothing"),
          on_slurm: bool = typer.Option(False, "--slurm", help="one SLURM job array, one experiment per task, each in "
                                                               "its own clone, sharing the default DVC remote"),
          partition: str = typer.Option(None, "--partition", help="--slurm: sbatch --partition"),
@@ -110,7 +112,8 @@ def grid(claim_ids: str = CLAIMS_OPTION,
     family's grid, at every seed of `seeds`, skipping the ones done; wait; collect them into
     reports/grid.json; push them to the default DVC remote and the git remote; print each claim's
     verdict or the family's answer, and the measured device-hours."""
-    from xstilts.research import grid as grid_mod, slurm
+    from xstilts.experiments import grid as grid_mod
+    from xstilts.experiments import slurm
     slurm_opts = slurm.Options(partition, gpus_per_job, time_limit, cpus_per_task, account, qos, mem, constraint,
                                signal_grace, tuple(sbatch)) if on_slurm else None
     if not on_slurm and (partition or gpus_per_job is not None or time_limit or cpus_per_task or account or qos
@@ -132,10 +135,11 @@ def grid(claim_ids: str = CLAIMS_OPTION,
 def pin(dry_run: bool = typer.Option(False, "--dry-run", help="print the pins, write nothing")) -> None:
     """Pin every Hub dataset repo profile paper reads to the commit its revision names now (online):
     writes paper.data.revisions in params.yaml (xstilts/data/pins.py). Commit the result."""
+    from xstilts.claims import claims
     from xstilts.data import pins
-    from xstilts.research import results
+    from xstilts.experiments import results
     p = config.load()
-    paper = config.validate(results.apply(results.params_raw(), {"profile": "paper"}))
+    paper = config.validate(claims.with_overrides(results.params_raw(), {"profile": "paper"}))
     new = pins.pin(config.PARAMS_FILE, p.raw["paper"]["data"].get("revisions"),
                    paper.group("intermediate_train").mlm_params(), dry_run=dry_run)
     print(f"pin: {len(new)} repo(s) {'would be ' if dry_run else ''}pinned"
@@ -148,7 +152,8 @@ def claim(claim_id: str = typer.Argument(..., help="a claim id (`xstilts claims`
           jobs: int = typer.Option(1, "--jobs", "-j", help="parallel queue workers")) -> None:
     """Regenerate one claim: run (or reuse) exactly the experiments it needs; print paper value,
     reproduced value, verdict, the provenance of every number and what its runs cost."""
-    from xstilts.research import cost, grid as grid_mod
+    from xstilts.experiments import cost
+    from xstilts.experiments import grid as grid_mod
     judged = grid_mod.claims_grid([claim_id], profile, jobs, True, False)
     grid_mod.print_judgements(judged)
     for j in judged:
@@ -171,7 +176,8 @@ def collect(from_remote: bool = typer.Option(False, "--remote", help="first fetc
                                                                       "run-cache from the default DVC remote")) -> None:
     """Gather the current runs of registered settings and families (experiments, branches, HEAD) into
     reports/grid.json."""
-    from xstilts.research import claims, grid, remote, results
+    from xstilts.claims import claims
+    from xstilts.experiments import grid, remote, results
     if with_data and not from_remote:
         raise config.ParamsError("--with-data goes with --remote")
     if from_remote:
@@ -189,7 +195,7 @@ def collect(from_remote: bool = typer.Option(False, "--remote", help="first fetc
 def families_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
                  profile: str = PROFILE_OPTION) -> None:
     """List the research-question families (families.yaml): question, analysis, experiments."""
-    from xstilts.research import claims, families
+    from xstilts.claims import claims, families
     profile = _profile_params(profile).profile
     reg = claims.registry()
     fams = families.load()
@@ -205,11 +211,12 @@ def families_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON 
 
 def _profile_params(profile: str | None) -> config.Params:
     """params.yaml as the named profile (default: its own) sees it."""
-    from xstilts.research import results
+    from xstilts.claims import claims
+    from xstilts.experiments import results
     p = config.load()
     profile = profile or p.profile
     config.check_name("profile", profile, tasks.PROFILES)
-    return config.validate(results.apply(results.params_raw(), {"profile": profile}))
+    return config.validate(claims.with_overrides(results.params_raw(), {"profile": profile}))
 
 
 @app.command("models")
@@ -230,12 +237,13 @@ def models_cmd(profile: str = PROFILE_OPTION) -> None:
 
 @app.command("languages")
 def languages_cmd(profile: str = PROFILE_OPTION) -> None:
-    """List the profile's languages with family, script and resource level (xstilts/research/languages.py)."""
-    from xstilts.research import languages
+    """List the profile's languages with family, script and resource level (xstilts/claims/languages.py)."""
+    from xstilts.claims import languages
     q = _profile_params(profile)
     print(f"{'code':<5} {'name':<16} {'family':<28} {'script':<14} {'resource':<8} measured on")
     for info in languages.metadata(q).values():
-        print(f"{info.code:<5} {info.name:<16} {info.family:<28} {info.script:<14} {info.resource:<8} {info.pretraining}")
+        print(f"{info.code:<5} {info.name:<16} {info.family:<28} {info.script:<14} {info.resource:<8} "
+              f"{info.pretraining}")
 
 
 @app.command()
@@ -256,7 +264,7 @@ def score(predictions: str = typer.Option(..., help="a predictions folder in the
         result, info = scorer.score_folder(predictions, labels, benchmark, split, profile, subset)
     except (LayoutError, OSError) as e:  # ScoreError and FileFormatError are LayoutErrors; OSError: unreadable files
         print(f"error: {e}", file=sys.stderr)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     if info["missing_tasks"]:
         print(f"note: no folder on both sides for {', '.join(info['missing_tasks'])}: left out, and with them "
               f"the overall score and their groups", file=sys.stderr)
@@ -269,15 +277,16 @@ def score(predictions: str = typer.Option(..., help="a predictions folder in the
 
 
 @app.command()
-def deps(script: str = typer.Argument(None, help="a stage script, e.g. stages/finetune.py: print the code it runs")) -> None:
+def deps(script: str = typer.Argument(None, help="a stage script, e.g. stages/finetune.py: print the code it "
+                                                 "runs")) -> None:
     """Print the code a stage script can run (its script and every xstilts module it imports, directly
     or not: what stage `code` records in its manifest); without SCRIPT, check that every stage of
     dvc.yaml depends on its own script's manifest."""
-    from xstilts.research import deps as stage_deps
+    from xstilts.core import manifests
     if script:
-        print("\n".join(stage_deps.closure(script)))
+        print("\n".join(manifests.closure(script)))
         return
-    problems = stage_deps.check()
+    problems = manifests.check()
     for line in problems:
         print(line)
     if problems:
@@ -286,15 +295,35 @@ def deps(script: str = typer.Argument(None, help="a stage script, e.g. stages/fi
 
 
 @app.command()
-def preflight(allow_cpu: bool = typer.Option(False, "--allow-cpu", help="pass without a GPU (a fixture run on a laptop)")
-              ) -> None:
+def dry(overrides: list[str] = typer.Option(None, "-S", "--set-param", help="key=value, as `dvc exp run -S` "
+                                             "takes it (repeatable)"),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="also print DVC's own lines")) -> None:
+    """List the stages `dvc repro` (no -S) or `dvc exp run -S key=value` would run here, running nothing:
+    DVC's own dry run, which DVC 3.67's `--dry` cannot finish when a stage's input is not written yet
+    (a fresh clone; every `dvc exp run --dry`). Stages whose inputs an earlier one rewrites are listed too."""
+    from xstilts.core import dryrun
+    stages = dryrun.listing(overrides or [], validate=config.load, verbose=verbose)
+    what = f"dvc exp run -S {' -S '.join(overrides)}" if overrides else "dvc repro"
+    if not stages:
+        print(f"{what}: nothing would run (every stage is up to date or restored from the cache)")
+        return
+    print(f"{what} would run {len(stages)} stage(s):")
+    for name in stages:
+        print(f"  {name}")
+
+
+@app.command()
+def preflight(allow_cpu: bool = typer.Option(False, "--allow-cpu", help="pass without a GPU (a fixture run on a "
+                                                                        "laptop)")) -> None:
     """Before a long profile-paper run, on the machine that will run it: params against the model,
     the Hub or the local mirror (every split the run reads; `hf download` commands for what is
     missing), the models, free disk, the GPUs, and the GPU-hour estimate of this run and of the paper's
     grid. Exits 1 when something would stop the run."""
-    from xstilts.research import preflight as pf, results
+    from xstilts.claims import claims
+    from xstilts.experiments import preflight as pf
+    from xstilts.experiments import results
     p = _profile_params("paper")
-    lines, commands = pf.preflight(p, results.apply(results.params_raw(), {"profile": "paper"}), allow_cpu)
+    lines, commands = pf.preflight(p, claims.with_overrides(results.params_raw(), {"profile": "paper"}), allow_cpu)
     for line in lines:
         print(f"{line.status:<4} {line.check:<6} {line.text}")
     if commands:
@@ -319,7 +348,8 @@ def fixtures_mirror(out: str = typer.Argument(..., help="the mirror's directory 
     a CCGbank-shaped directory under OUT/ccgbank_1_1."""
     from pathlib import Path
 
-    from xstilts.data import fixtures as data_fixtures, needs
+    from xstilts.data import fixtures as data_fixtures
+    from xstilts.data import needs
     p = _profile_params("paper")
     root = Path(out)
     summary = data_fixtures.write_mirror(root, needs.all_needs(p.group("intermediate_train").mlm_params()), seed=seed)
@@ -331,8 +361,10 @@ def fixtures_mirror(out: str = typer.Argument(..., help="the mirror's directory 
 
 
 @fixtures.command("models")
-def fixtures_models(out: str = typer.Argument(..., help="the models' directory (then paper.pretrain.local_models: OUT)"),
-                    only: str = typer.Option(None, help="comma-separated model names (`xstilts models --profile paper`); "
+def fixtures_models(out: str = typer.Argument(..., help="the models' directory (then "
+                                                       "paper.pretrain.local_models: OUT)"),
+                    only: str = typer.Option(None, help="comma-separated model names "
+                                                        "(`xstilts models --profile paper`); "
                                                         "default all"),
                     seed: int = typer.Option(0, help="the weights' seed")) -> None:
     """Random-weight checkpoints of every paper model, in small configs of the real architectures

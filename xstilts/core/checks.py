@@ -173,22 +173,22 @@ def registry_differences(spec, shape: Shape) -> list[str]:
 
 def lengths(params) -> dict[str, int]:
     """Every max_seq_length this run uses, by the param that sets it."""
-    p = params.profile
-    out = {}
-    tt = params.group("target_train")
-    for t in params.active_targets:
-        if tasks.TARGETS[t].trains:
-            out[f"{p}.target_train.tasks.{t}.max_seq_length"] = tt.for_task(t).max_seq_length
-    it = params.group("intermediate_train")
-    for m in params.intermediate_members:
-        out[f"{p}.intermediate_train.tasks.{m}.max_seq_length"] = it.for_task(m).max_seq_length
+    profile = params.profile
+    out = {f"{profile}.{group}.tasks.{task}.max_seq_length": params.group(group).for_task(task).max_seq_length
+           for group, task in params.trained_tasks()}
     if params.intermediate_mlm:
-        out[f"{p}.intermediate_train.mlm.max_seq_length"] = it.mlm_params().max_seq_length
-    if any(tasks.TARGETS[t].type == "retrieval" for t in params.active_targets):
-        out[f"{p}.retrieval.max_seq_length"] = params.group("retrieval").max_seq_length
-    if p == "tiny":
+        out[f"{profile}.intermediate_train.mlm.max_seq_length"] = \
+            params.group("intermediate_train").mlm_params().max_seq_length
+    if retrieves(params):
+        out[f"{profile}.retrieval.max_seq_length"] = params.group("retrieval").max_seq_length
+    if profile == "tiny":
         out["tiny.pretrain.max_seq_length"] = params.group("pretrain").max_seq_length
     return out
+
+
+def retrieves(params) -> bool:
+    """Whether the run evaluates a retrieval target (it reads the retrieval group and layer)."""
+    return any(tasks.TARGETS[t].type == "retrieval" for t in params.active_targets)
 
 
 def path_errors(params) -> list[str]:
@@ -196,44 +196,68 @@ def path_errors(params) -> list[str]:
     (the local models: shape_of). Profile tiny's are written by its own world stage."""
     if params.profile != "paper":
         return []
-    dp, out = params.group("data"), []
-    if dp.local_hub and not Path(dp.local_hub).is_dir():
-        out.append(f"paper.data.local_hub is {dp.local_hub!r}, which does not exist: the folder of the Hub mirror "
+    data, out = params.group("data"), []
+    if data.local_hub and not Path(data.local_hub).is_dir():
+        out.append(f"paper.data.local_hub is {data.local_hub!r}, which does not exist: the folder of the Hub mirror "
                    f"(`xstilts preflight` lists the `hf download` commands that fill it)")
-    if "ccg" in params.intermediate_members and not dp.ccgbank:
+    if "ccg" in params.intermediate_members and not data.ccgbank:
         out.append(f"intermediate '{params.intermediate}' trains on ccg, which needs CCGbank (LDC2005T13, licensed; "
                    f"no Hub copy): set paper.data.ccgbank to its ccgbank_1_1 directory, or choose an intermediate "
                    f"task without ccg (`xstilts grid` runs every other experiment and marks the claims that need it)")
-    elif "ccg" in params.intermediate_members and not (Path(dp.ccgbank) / "data" / "AUTO").is_dir():
-        out.append(f"paper.data.ccgbank is {dp.ccgbank!r}, which holds no data/AUTO/: the ccgbank_1_1 directory "
+    elif "ccg" in params.intermediate_members and not (Path(data.ccgbank) / "data" / "AUTO").is_dir():
+        out.append(f"paper.data.ccgbank is {data.ccgbank!r}, which holds no data/AUTO/: the ccgbank_1_1 directory "
                    f"of CCGbank (LDC2005T13)")
     return out
 
 
+# --- the checks of a run against its model's shape: each gives its errors, one line each ------------
+def retrieval_layer_fits(params, shape: Shape, name: str) -> list[str]:
+    if not retrieves(params) or shape.num_layers is None:
+        return []
+    layer = params.retrieval_layer()
+    if 0 <= layer <= shape.num_layers:
+        return []
+    key = f"{params.profile}.retrieval.layer" if params.group("retrieval").layer is not None else \
+        f"{params.profile}.models.{params.model}.retrieval_layer"
+    return [f"{key} is {layer}, but {name} has {shape.num_layers} layers: hidden_states "
+            f"0..{shape.num_layers} (0 = the embeddings)"]
+
+
+def lengths_fit(params, shape: Shape, name: str) -> list[str]:
+    if shape.max_positions is None:
+        return []
+    return [f"{key} is {n}, but {name} takes at most {shape.max_positions} tokens (its position embeddings)"
+            for key, n in lengths(params).items() if n > shape.max_positions]
+
+
+def mlm_head_present(params, shape: Shape, name: str) -> list[str]:
+    """params.yaml already refuses masked-LM on an mt5 entry (param_rules.py); this is the model's own
+    config saying it has no LM head (a local copy, the materialized model)."""
+    if params.intermediate_mlm and shape.has_mlm_head is False:
+        return [f"intermediate_mlm is true, but {name} has no masked-LM head "
+                f"({shape.arch}); use an xlmr or bert model, or intermediate_mlm: false"]
+    return []
+
+
+def tokenizer_fits(params, shape: Shape, name: str) -> list[str]:
+    if shape.tokenizer_size is not None and shape.vocab_size is not None and shape.tokenizer_size > shape.vocab_size:
+        return [f"{name}: its tokenizer emits ids up to {shape.tokenizer_size - 1}, but its embeddings "
+                f"hold {shape.vocab_size}: the tokenizer belongs to another model"]
+    return []
+
+
+MODEL_CHECKS = (retrieval_layer_fits, lengths_fit, mlm_head_present, tokenizer_fits)
+
+
 def run(params, deep: bool = False) -> Findings:
-    """Every check of the run against its model. `deep` also reads the tokenizer and the weights'
-    header of a local copy (a second or so for a 250k-token tokenizer)."""
+    """Every check of the run against its model (MODEL_CHECKS, in order), and whether a local copy is
+    the registry's model. `deep` also reads the tokenizer and the weights' header of a local copy (a
+    second or so for a 250k-token tokenizer)."""
     shape, errors = shape_of(params, deep)
     found = Findings(shape, errors + path_errors(params))
     name = f"model '{params.model}' ({shape.source})"
-    if any(tasks.TARGETS[t].type == "retrieval" for t in params.active_targets) and shape.num_layers is not None:
-        layer = params.retrieval_layer()
-        if not 0 <= layer <= shape.num_layers:
-            key = f"{params.profile}.retrieval.layer" if params.group("retrieval").layer is not None else \
-                f"{params.profile}.models.{params.model}.retrieval_layer"
-            found.errors.append(f"{key} is {layer}, but {name} has {shape.num_layers} layers: hidden_states "
-                                f"0..{shape.num_layers} (0 = the embeddings)")
-    if shape.max_positions is not None:
-        for key, n in lengths(params).items():
-            if n > shape.max_positions:
-                found.errors.append(f"{key} is {n}, but {name} takes at most {shape.max_positions} tokens "
-                                    f"(its position embeddings)")
-    if params.intermediate_mlm and shape.has_mlm_head is False:
-        found.errors.append(f"intermediate_mlm is true, but {name} has no masked-LM head "
-                            f"({shape.arch}); use an xlmr or bert model, or intermediate_mlm: false")
-    if shape.tokenizer_size is not None and shape.vocab_size is not None and shape.tokenizer_size > shape.vocab_size:
-        found.errors.append(f"{name}: its tokenizer emits ids up to {shape.tokenizer_size - 1}, but its embeddings "
-                            f"hold {shape.vocab_size}: the tokenizer belongs to another model")
+    for check in MODEL_CHECKS:
+        found.errors.extend(check(params, shape, name))
     if shape.source.startswith("local copy"):
         differences = registry_differences(params.model_spec(), shape)
         if differences:

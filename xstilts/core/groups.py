@@ -34,9 +34,7 @@ class WorldParams:
     dev_examples: int        # English dev sets
     eval_per_language: int   # evaluation rows per split and language
     corpus_share: dict       # language -> share of corpus_sentences in its pretraining corpus (English: 1);
-
-
-                             # the world's high/mid/low-resource languages (xstilts/research/languages.py)
+                             # the world's high/mid/low-resource languages (xstilts/claims/languages.py)
 
 
 @dataclass(frozen=True)
@@ -193,11 +191,11 @@ PROBABILITY = ("a number in (0, 1]", lambda v: 0 < v <= 1)
 SHARE = ("a number in [0, 1]", lambda v: 0 <= v <= 1)
 WARMUP = ("a number in [0, 1)", lambda v: 0 <= v < 1)
 RANGES = {
-    **dict.fromkeys(("batch_size", "max_seq_length", "doc_stride", "max_steps", "vocab_size", "eval_every", "patience",
-                     "log_every", "eval_batch_size", "examples_cap", "sentences", "max_train_examples", "corpus_sentences",
-                     "train_examples", "dev_examples", "eval_per_language", "hidden_size", "num_layers", "num_heads",
-                     "intermediate_size", "max_positions", "max_length", "processes", "threads", "checkpoint_every",
-                     "max_device_batch"), POSITIVE_INT),
+    **dict.fromkeys(("batch_size", "max_seq_length", "doc_stride", "max_steps", "vocab_size", "eval_every",
+                     "patience", "log_every", "eval_batch_size", "examples_cap", "sentences", "max_train_examples",
+                     "corpus_sentences", "train_examples", "dev_examples", "eval_per_language", "hidden_size",
+                     "num_layers", "num_heads", "intermediate_size", "max_positions", "max_length", "processes",
+                     "threads", "checkpoint_every", "max_device_batch"), POSITIVE_INT),
     **dict.fromkeys(("early_stopping_examples", "layer", "retrieval_layer"), NON_NEGATIVE_INT),
     **dict.fromkeys(("epochs", "lr", "temperature", "max_grad_norm", "parameters_m", "intermediate_lr", "target_lr",
                      "progress_every"), POSITIVE),

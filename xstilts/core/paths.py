@@ -15,7 +15,6 @@ FAMILIES_FILE = Path("families.yaml")
 LANGUAGES_CSV = REPO / "data" / "languages.csv"            # git-tracked language metadata
 THROUGHPUT_CSV = REPO / "benchmarks" / "throughput.csv"    # measured GPU throughput (cost estimates)
 GPU_CSV = REPO / "benchmarks" / "gpu.csv"                  # the trainer measured on a GPU (preferred when present)
-TEMPLATES = PACKAGE / "research" / "templates"
 
 # data/
 WORLD = Path("data/world")                 # the embedded synthetic world (profile tiny)
@@ -99,6 +98,6 @@ def pool_rows(folder: Path, split: str) -> Path:
     return Path(folder) / "eval" / f"{split}-pool.jsonl"
 
 
-# The code each stage runs: stage `code` writes data/code/<script>.json (xstilts/research/deps.py).
+# The code each stage runs: stage `code` writes data/code/<script>.json (xstilts/core/manifests.py).
 CODE_STAGE = "code"
 CODE_MANIFESTS = Path("data/code")

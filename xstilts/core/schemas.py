@@ -2,7 +2,7 @@
 repos declare them (column order, ClassLabel names in the source's own order, int32 vs int64,
 struct-of-lists vs list-of-structs, google/xtreme's answer key order). One table for the two writers
 of sources in those schemas: the embedded world's twins (xstilts/world/twins.py) and the fixture
-mirror (xstilts/data/fixtures.py). `datasets` is imported when the table is built, not at import."""
+mirror (xstilts/data/fixtures/). `datasets` is imported when the table is built, not at import."""
 from __future__ import annotations
 
 from xstilts.core import tasks

@@ -1,6 +1,6 @@
 """The task registry: every intermediate task and target task the pipeline knows, as plain data.
 
-A *task* is what one `prepare` stage turns into canonical rows (xstilts/data/normalize.py) and what one
+A *task* is what one `prepare` stage turns into canonical rows (xstilts/data/normalize/) and what one
 training or retrieval stage consumes. Each task names:
   - its type (the head and the canonical row schema) and metric;
   - its English training and dev data (targets: XNLI <- MNLI, XQuAD/MLQA <- SQuAD v1.1, XCOPA <-
@@ -73,7 +73,7 @@ class Source:
     repo: str
     config: str
     split: str
-    format: str                    # the normalizer that reads its rows (xstilts/data/normalize.py)
+    format: str                    # the normalizer that reads its rows (xstilts/data/normalize/: NORMALIZERS)
     select: str | None = None      # "id_prefix": row ids start with "<lower>-" (TyDiQA)
     revision: str = "main"         # default revision; params `paper.data.revisions.<repo>` overrides it
 
@@ -82,14 +82,10 @@ class Source:
         return f"{self.repo}:{self.config}:{self.split}"
 
 
-def _s(repo, config, split, fmt, **kw) -> Source:
-    return Source(repo, config, split, fmt, **kw)
-
-
-MNLI_TRAIN = (_s("nyu-mll/glue", "mnli", "train", "nli"),)
-MNLI_DEV = (_s("nyu-mll/glue", "mnli", "validation_matched", "nli"),)
-SQUAD_TRAIN = (_s("rajpurkar/squad", "plain_text", "train", "squad"),)
-SQUAD_DEV = (_s("rajpurkar/squad", "plain_text", "validation", "squad"),)
+MNLI_TRAIN = (Source("nyu-mll/glue", "mnli", "train", "nli"),)
+MNLI_DEV = (Source("nyu-mll/glue", "mnli", "validation_matched", "nli"),)
+SQUAD_TRAIN = (Source("rajpurkar/squad", "plain_text", "train", "squad"),)
+SQUAD_DEV = (Source("rajpurkar/squad", "plain_text", "validation", "squad"),)
 CCGBANK = "ccgbank"  # not a Hub repo: a user-supplied CCGbank directory (params <profile>.data.ccgbank)
 
 
@@ -112,7 +108,8 @@ class Task:
     pool: Source | None = None                  # ranking: the candidate pool shared by all languages
     no_answer: bool = False                     # QA with unanswerable questions (SQuAD v2.0)
     answers_as: str = "squad"                   # QA scoring: SQuAD's answer normalization, or "mlqa" (per language)
-    one_gold: bool = False                      # ranking: one gold candidate per query, scored by reciprocal rank (Mewsli-X)
+    one_gold: bool = False                      # ranking: one gold candidate per query, scored by reciprocal
+                                                # rank (Mewsli-X)
     translated_train: Source | None = None      # published translate-train data ({code}: the language)
     notes: str = ""
 
@@ -159,7 +156,7 @@ class Task:
 
 def _dev_test(repo, config, fmt) -> dict[str, Source]:
     """The usual evaluation splits: our dev = the source's validation, our test = its test."""
-    return {"dev": _s(repo, config, "validation", fmt), "test": _s(repo, config, "test", fmt)}
+    return {"dev": Source(repo, config, "validation", fmt), "test": Source(repo, config, "test", fmt)}
 
 
 def _nli(name, role, description, train, dev, **kw):
@@ -170,66 +167,67 @@ def _nli(name, role, description, train, dev, **kw):
 TASKS = {t.name: t for t in (
     # --- the nine English intermediate tasks (paper.md §1; claims.md's working list) ---------
     _nli("anli_plus", "intermediate", "ANLI r1-r3 + MNLI + SNLI, one 3-way NLI head (Nie et al. 2019)",
-         train=(*(_s("facebook/anli", "plain_text", f"train_r{r}", "nli") for r in (1, 2, 3)),
-                *MNLI_TRAIN, _s("stanfordnlp/snli", "plain_text", "train", "nli")),
-         dev=(*(_s("facebook/anli", "plain_text", f"dev_r{r}", "nli") for r in (1, 2, 3)),
-              *MNLI_DEV, _s("stanfordnlp/snli", "plain_text", "validation", "nli")),
+         train=(*(Source("facebook/anli", "plain_text", f"train_r{r}", "nli") for r in (1, 2, 3)),
+                *MNLI_TRAIN, Source("stanfordnlp/snli", "plain_text", "train", "nli")),
+         dev=(*(Source("facebook/anli", "plain_text", f"dev_r{r}", "nli") for r in (1, 2, 3)),
+              *MNLI_DEV, Source("stanfordnlp/snli", "plain_text", "validation", "nli")),
          notes="dev rows of the five sources are interleaved so early stopping's first 500 mix them"),
     _nli("mnli", "intermediate", "MultiNLI, 3-way NLI", MNLI_TRAIN, MNLI_DEV),
     Task("qqp", "intermediate", "classification", "accuracy", "Quora Question Pairs, paraphrase",
-         train=(_s("nyu-mll/glue", "qqp", "train", "qqp"),), dev=(_s("nyu-mll/glue", "qqp", "validation", "qqp"),),
+         train=(Source("nyu-mll/glue", "qqp", "train", "qqp"),),
+         dev=(Source("nyu-mll/glue", "qqp", "validation", "qqp"),),
          labels=QQP_LABELS),
     Task("squad_v1", "intermediate", "qa", "f1_em", "SQuAD v1.1 extractive QA", train=SQUAD_TRAIN, dev=SQUAD_DEV),
     Task("squad_v2", "intermediate", "qa", "f1_em", "SQuAD v2.0 extractive QA with unanswerable questions",
-         train=(_s("rajpurkar/squad_v2", "squad_v2", "train", "squad"),),
-         dev=(_s("rajpurkar/squad_v2", "squad_v2", "validation", "squad"),), no_answer=True),
+         train=(Source("rajpurkar/squad_v2", "squad_v2", "train", "squad"),),
+         dev=(Source("rajpurkar/squad_v2", "squad_v2", "validation", "squad"),), no_answer=True),
     Task("hellaswag", "intermediate", "multiple_choice", "accuracy", "HellaSwag, 4-way sentence completion",
-         train=(_s("Rowan/hellaswag", "default", "train", "hellaswag"),),
-         dev=(_s("Rowan/hellaswag", "default", "validation", "hellaswag"),)),
+         train=(Source("Rowan/hellaswag", "default", "train", "hellaswag"),),
+         dev=(Source("Rowan/hellaswag", "default", "validation", "hellaswag"),)),
     Task("ccg", "intermediate", "tagging", "token_accuracy", "CCGbank supertagging (LDC2005T13, user-supplied)",
-         train=(_s(CCGBANK, "AUTO", "train", "ccg"),), dev=(_s(CCGBANK, "AUTO", "dev", "ccg"),), labels=None,
+         train=(Source(CCGBANK, "AUTO", "train", "ccg"),), dev=(Source(CCGBANK, "AUTO", "dev", "ccg"),), labels=None,
          notes="sections 00-18 train, 19-21 dev, 22-24 test (jiant's split); tag set read from the data"),
     Task("cosmosqa", "intermediate", "multiple_choice", "accuracy", "Cosmos QA, 4-way reading comprehension",
          # main still holds a loading script (datasets.md 2.9): read the Hub's parquet export
-         train=(_s("allenai/cosmos_qa", "default", "train", "cosmosqa", revision="refs/convert/parquet"),),
-         dev=(_s("allenai/cosmos_qa", "default", "validation", "cosmosqa", revision="refs/convert/parquet"),)),
+         train=(Source("allenai/cosmos_qa", "default", "train", "cosmosqa", revision="refs/convert/parquet"),),
+         dev=(Source("allenai/cosmos_qa", "default", "validation", "cosmosqa", revision="refs/convert/parquet"),)),
     Task("commonsenseqa", "intermediate", "multiple_choice", "accuracy", "CommonsenseQA, 5-way",
-         train=(_s("tau/commonsense_qa", "default", "train", "commonsenseqa"),),
-         dev=(_s("tau/commonsense_qa", "default", "validation", "commonsenseqa"),)),
+         train=(Source("tau/commonsense_qa", "default", "train", "commonsenseqa"),),
+         dev=(Source("tau/commonsense_qa", "default", "validation", "commonsenseqa"),)),
 
     # --- XTREME targets (paper.md §2, §5) and XTREME-R's (§6) ---------------------------------
     Task("xnli", "target", "classification", "accuracy", "XNLI, cross-lingual NLI",
          train=MNLI_TRAIN, dev=MNLI_DEV, train_from="mnli", labels=NLI_LABELS,
          eval=_dev_test("facebook/xnli", "{code}", "nli"),
-         translated_train=_s("facebook/xnli", "{code}", "train", "nli"),  # MNLI's train, machine-translated
+         translated_train=Source("facebook/xnli", "{code}", "train", "nli"),  # MNLI's train, machine-translated
          languages={"xtreme": XNLI, "xtreme_r": XNLI}),
     Task("pawsx", "target", "classification", "accuracy", "PAWS-X, paraphrase adversaries",
-         train=(_s("google-research-datasets/paws-x", "en", "train", "paws"),),
-         dev=(_s("google-research-datasets/paws-x", "en", "validation", "paws"),), train_from="pawsx",
+         train=(Source("google-research-datasets/paws-x", "en", "train", "paws"),),
+         dev=(Source("google-research-datasets/paws-x", "en", "validation", "paws"),), train_from="pawsx",
          labels=PAWS_LABELS,
          eval=_dev_test("google-research-datasets/paws-x", "{code}", "paws"),
-         translated_train=_s("google-research-datasets/paws-x", "{code}", "train", "paws"),  # translated train
+         translated_train=Source("google-research-datasets/paws-x", "{code}", "train", "paws"),  # translated train
          languages={"xtreme": PAWSX}),
     Task("xcopa", "target", "multiple_choice", "accuracy", "XCOPA, causal commonsense (2-way)",
-         train=(_s("aps/super_glue", "copa", "train", "copa"),),
-         dev=(_s("aps/super_glue", "copa", "validation", "copa"),), train_from="copa",
+         train=(Source("aps/super_glue", "copa", "train", "copa"),),
+         dev=(Source("aps/super_glue", "copa", "validation", "copa"),), train_from="copa",
          eval=_dev_test("cambridgeltl/xcopa", "{code}", "copa"),
          languages={"xtreme_r": XCOPA},
          notes="XTREME-R trains on SIQa, then COPA; this pipeline trains on COPA only"),
     Task("udpos", "target", "tagging", "f1", "Universal Dependencies v2.5 POS tagging",
-         train=(_s("google/xtreme", "udpos.English", "train", "udpos"),),
-         dev=(_s("google/xtreme", "udpos.English", "validation", "udpos"),), train_from="udpos",
+         train=(Source("google/xtreme", "udpos.English", "train", "udpos"),),
+         dev=(Source("google/xtreme", "udpos.English", "validation", "udpos"),), train_from="udpos",
          labels=UPOS_TAGS,
          eval=_dev_test("google/xtreme", "udpos.{name}", "udpos"),
          languages={"xtreme": UDPOS, "xtreme_r": UDPOS_R},
          # XTREME-R's UD v2.7 languages: a community parquet copy, test split only
-         overrides={l: {"test": _s("izhx/xtreme-r-udpos", "{code}", "test", "udpos")}
+         overrides={l: {"test": Source("izhx/xtreme-r-udpos", "{code}", "test", "udpos")}
                     for l in ("lt", "pl", "uk", "wo", "ro")},
          missing={"dev": ("kk", "th", "tl", "yo", "lt", "pl", "uk", "wo", "ro")},
          notes="HF udpos.<Name> merges every treebank of a language (Greek adds Ancient Greek): see datasets.md 3.3"),
     Task("panx", "target", "tagging", "f1", "WikiANN / PAN-X named entities",
-         train=(_s("google/xtreme", "PAN-X.en", "train", "panx"),),
-         dev=(_s("google/xtreme", "PAN-X.en", "validation", "panx"),), train_from="panx",
+         train=(Source("google/xtreme", "PAN-X.en", "train", "panx"),),
+         dev=(Source("google/xtreme", "PAN-X.en", "validation", "panx"),), train_from="panx",
          labels=NER_TAGS,
          eval=_dev_test("google/xtreme", "PAN-X.{code}", "panx"),
          languages={"xtreme": PANX, "xtreme_r": PANX_R},
@@ -237,7 +235,7 @@ TASKS = {t.name: t for t in (
                     for l in ("qu", "pl", "uk", "az", "lt", "pa", "gu", "ro")}),
     Task("xquad", "target", "qa", "f1_em", "XQuAD, extractive QA (SQuAD v1.1 translated)",
          train=SQUAD_TRAIN, dev=SQUAD_DEV, train_from="squad_v1",
-         eval={"test": _s("google/xquad", "xquad.{code}", "validation", "squad")},  # no dev apart from test
+         eval={"test": Source("google/xquad", "xquad.{code}", "validation", "squad")},  # no dev apart from test
          languages={"xtreme": XQUAD, "xtreme_r": XQUAD_R}),
     Task("mlqa", "target", "qa", "f1_em", "MLQA, extractive QA (context and question in the same language)",
          train=SQUAD_TRAIN, dev=SQUAD_DEV, train_from="squad_v1", answers_as="mlqa",
@@ -245,27 +243,28 @@ TASKS = {t.name: t for t in (
          languages={"xtreme": MLQA, "xtreme_r": MLQA},
          notes="XTREME scores the diagonal context-L/question-L pairs only"),
     Task("tydiqa", "target", "qa", "f1_em", "TyDiQA-GoldP, extractive QA",
-         train=(_s("google/xtreme", "tydiqa", "train", "squad", select="id_prefix"),),
-         dev=(_s("google/xtreme", "tydiqa", "validation", "squad", select="id_prefix"),), train_from="tydiqa",
-         eval={"test": _s("google/xtreme", "tydiqa", "validation", "squad", select="id_prefix")},
+         train=(Source("google/xtreme", "tydiqa", "train", "squad", select="id_prefix"),),
+         dev=(Source("google/xtreme", "tydiqa", "validation", "squad", select="id_prefix"),), train_from="tydiqa",
+         eval={"test": Source("google/xtreme", "tydiqa", "validation", "squad", select="id_prefix")},
          languages={"xtreme": TYDIQA, "xtreme_r": TYDIQA},
          notes="one mixed-language config: languages split by id prefix; trains on the English part of train; "
                "English validation is both early-stopping dev and the en test row (as jiant)"),
     Task("bucc2018", "target", "retrieval", "f1", "BUCC 2018 bitext mining",
          retrieval="mining",
-         eval={"dev": _s("google/xtreme", "bucc18.{code}", "validation", "bucc_pairs"),
-               "test": _s("mteb/BUCC", "{code}-en", "test", "bucc_corpus")},
+         eval={"dev": Source("google/xtreme", "bucc18.{code}", "validation", "bucc_pairs"),
+               "test": Source("mteb/BUCC", "{code}-en", "test", "bucc_corpus")},
          languages={"xtreme": BUCC},
          notes="threshold tuned on dev; no Hub copy has the dev (sample) corpora with distractors, so dev "
                "mining runs over the gold pairs only"),
     Task("tatoeba", "target", "retrieval", "accuracy", "Tatoeba sentence retrieval (to English)",
          retrieval="bitext",
-         eval={"test": _s("google/xtreme", "tatoeba.{iso3}", "validation", "tatoeba")},
+         eval={"test": Source("google/xtreme", "tatoeba.{iso3}", "validation", "tatoeba")},
          languages={"xtreme": TATOEBA, "xtreme_r": TATOEBA_R},
-         overrides={l: {"test": _s("mteb/tatoeba-bitext-mining", "{iso3}-eng", "test", "tatoeba_mteb")}
+         overrides={l: {"test": Source("mteb/tatoeba-bitext-mining", "{iso3}-eng", "test", "tatoeba_mteb")}
                     for l in ("az", "lt", "pl", "uk", "ro")}),
-    Task("lareqa", "target", "retrieval", "map@20", "LAReQA, language-agnostic answer retrieval (XQuAD-R)", retrieval="ranking",
-         eval={"test": _s("google-research-datasets/xquad_r", "{code}", "validation", "xquad_r")},
+    Task("lareqa", "target", "retrieval", "map@20", "LAReQA, language-agnostic answer retrieval (XQuAD-R)",
+         retrieval="ranking",
+         eval={"test": Source("google-research-datasets/xquad_r", "{code}", "validation", "xquad_r")},
          languages={"xtreme_r": LAREQA},
          notes="candidate pool = every sentence of every language; the HF copy drops sentence_breaks, so "
                "sentences are re-segmented; no dual-encoder fine-tuning (the arm's encoder is used as is)"),
@@ -273,7 +272,8 @@ TASKS = {t.name: t for t in (
          retrieval="ranking", one_gold=True,
          eval=_dev_test("izhx/mewsli-x", "{code}", "mewslix"),
          # only the Hub's parquet export holds the entities as a loadable config
-         pool=_s("izhx/mewsli-x", "candidate_entities", "test", "mewslix_entities", revision="refs/convert/parquet"),
+         pool=Source("izhx/mewsli-x", "candidate_entities", "test", "mewslix_entities",
+                     revision="refs/convert/parquet"),
          languages={"xtreme_r": MEWSLIX},
          notes="queries = the mention's sentence as XTREME formats it; candidates = entity descriptions; "
                "XTREME's 'mAP@20' is MRR@20 (one gold entity); no fine-tuning on wikipedia_pairs"),
@@ -281,12 +281,19 @@ TASKS = {t.name: t for t in (
 
 NO_INTERMEDIATE = "none"
 INTERMEDIATE_TASKS = {n: t for n, t in TASKS.items() if t.is_intermediate}
-# Multi-task intermediate training (paper.md §4): every intermediate task at once, each with its own
-# head; the first version's mixture left SQuAD out "due to implementation issues".
+# The paper's nine English intermediate tasks (paper.md §0-§1: v1's seven, SQuAD = v1.1, plus MNLI and
+# SQuAD v2.0), named here and not derived from the registry: an intermediate task added later (in
+# TASKS or by `register`) is one more single-task arm, never a silent change to the paper's mixture.
+PAPER_INTERMEDIATE_TASKS = ("anli_plus", "mnli", "qqp", "squad_v1", "squad_v2", "hellaswag", "ccg", "cosmosqa",
+                            "commonsenseqa")
+# Multi-task intermediate training (paper.md §4): the nine at once, each with its own head, in this
+# order; the first version's mixture left SQuAD out "due to implementation issues" (multitask_v1 is
+# the nine without SQuAD v1.1 and v2.0: it keeps MNLI, which v1's list of seven did not have).
 MULTITASK = {
-    "multitask": tuple(INTERMEDIATE_TASKS),
-    "multitask_v1": tuple(t for t in INTERMEDIATE_TASKS if t not in ("squad_v1", "squad_v2")),
+    "multitask": PAPER_INTERMEDIATE_TASKS,
+    "multitask_v1": tuple(t for t in PAPER_INTERMEDIATE_TASKS if t not in ("squad_v1", "squad_v2")),
 }
+assert all(m in INTERMEDIATE_TASKS for members in MULTITASK.values() for m in members), MULTITASK
 MLM = "mlm"  # the member name of masked-LM during intermediate training (intermediate_mlm: true)
 TARGET_TRAINING = ("zero_shot", "translate_train", "translate_train_all")
 
@@ -339,32 +346,36 @@ def target_languages(target: str, profile: str, benchmark: str,
 
 def _source_text(task: Task) -> str:
     sources = [*task.eval.values()] or [*task.train]
-    return ", ".join(dict.fromkeys(f"{s.repo}:{s.config}" for s in sources))
+    return ", ".join(dict.fromkeys(f"{source.repo}:{source.config}" for source in sources))
 
 
 def registry_rows() -> list[dict]:
     """One row per task, for `xstilts tasks`."""
     rows = []
-    for t in TASKS.values():
+    for task in TASKS.values():
         splits = {}
-        for part, sources in (("train", t.train), ("dev", t.dev)):
+        for part, sources in (("train", task.train), ("dev", task.dev)):
             if sources:
-                splits[part] = [s.label for s in sources]
-        for split, s in t.eval.items():
-            splits[f"eval_{split}"] = s.label
+                splits[part] = [source.label for source in sources]
+        for split, source in task.eval.items():
+            splits[f"eval_{split}"] = source.label
+        every_source = (*task.train, *task.dev, *task.eval.values(), *([task.pool] if task.pool else []))
         rows.append({
-            "name": t.name, "role": t.role, "type": t.type + (f"/{t.retrieval}" if t.retrieval else ""),
-            "source": _source_text(t), "splits": splits,
-            "revision": {s.label: s.revision for s in (*t.train, *t.dev, *t.eval.values(), *([t.pool] if t.pool else []))
-                         if s.repo != CCGBANK},
-            "languages": {b: list(l) for b, l in t.languages.items()} if t.is_target else {"train": ["en"]},
-            "language_overrides": {l: {s: src.label for s, src in o.items()} for l, o in t.overrides.items()},
-            "missing": {s: list(l) for s, l in t.missing.items()},
-            "metric": t.metric, "train_data": t.train_from or (t.name if t.train else None),
-            "labels": list(t.labels) if t.labels else ("from data" if t.labels is None else None),
-            "benchmarks": [b for b in BENCHMARKS if b in t.languages],
-            "groups": {b: [g for g, members in BENCHMARK_GROUPS[b].items() if t.name in members] for b in BENCHMARKS
-                       if b in t.languages},
-            "description": t.description, "notes": t.notes,
+            "name": task.name, "role": task.role,
+            "type": task.type + (f"/{task.retrieval}" if task.retrieval else ""),
+            "source": _source_text(task), "splits": splits,
+            "revision": {source.label: source.revision for source in every_source if source.repo != CCGBANK},
+            "languages": ({benchmark: list(langs) for benchmark, langs in task.languages.items()} if task.is_target
+                          else {"train": ["en"]}),
+            "language_overrides": {lang: {split: source.label for split, source in by_split.items()}
+                                   for lang, by_split in task.overrides.items()},
+            "missing": {split: list(langs) for split, langs in task.missing.items()},
+            "metric": task.metric, "train_data": task.train_from or (task.name if task.train else None),
+            "labels": list(task.labels) if task.labels else ("from data" if task.labels is None else None),
+            "benchmarks": [benchmark for benchmark in BENCHMARKS if benchmark in task.languages],
+            "groups": {benchmark: [group for group, members in BENCHMARK_GROUPS[benchmark].items()
+                                   if task.name in members]
+                       for benchmark in BENCHMARKS if benchmark in task.languages},
+            "description": task.description, "notes": task.notes,
         })
     return rows

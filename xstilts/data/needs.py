@@ -2,7 +2,7 @@
 
 Profile paper loads its sources from the Hub or from a local mirror (`paper.data.local_hub`). This
 module lists them without loading anything, so that a mirror can be checked or generated
-(xstilts/data/fixtures.py writes a small fixture mirror from such a list) and a user can see what a
+(xstilts/data/fixtures/ writes a small fixture mirror from such a list) and a user can see what a
 configuration will download. It mirrors what the stages actually open:
 
   - prepare@<target> (xstilts/data/prepare.py): a target of the active benchmark loads its English
@@ -102,7 +102,8 @@ class _Needs:
         if mlm is None:
             return
         if not mlm.corpus or not mlm.corpus_config:
-            raise ValueError("the MLM corpus needs `corpus` and `corpus_config` (profile paper's intermediate_train.mlm)")
+            raise ValueError("the MLM corpus needs `corpus` and `corpus_config` "
+                             "(profile paper's intermediate_train.mlm)")
         for code in mlm_languages():
             # prepare.mlm_corpus reads the corpus at the MLM params' own revision
             self._add(Need(mlm.corpus, mlm.corpus_config.format(code=code), "train", mlm.revision or "main",
@@ -168,8 +169,8 @@ def run_needs(params) -> list[Need]:
     (the prepare and translate-train stages honour it: params.target_languages)."""
     if params.profile != PROFILE:
         raise ValueError(f"profile '{params.profile}' reads the embedded world, not the Hub: no needs")
-    dp = params.group("data")
-    acc = _Needs(dp.revisions)
+    data_params = params.group("data")
+    acc = _Needs(data_params.revisions)
     translated = params.target_training != "zero_shot" and params.group("translate").published
     for name in params.active_targets:
         task = tasks.TARGETS[name]

@@ -17,8 +17,8 @@ mlm/ with the MLM corpus sample when `intermediate_mlm` is on; meta.json names t
 A source that cannot be read, or holds rows that are not what its format says (a missing column, a
 label outside the label set, tokens and tags of different lengths, null text, an answer that is not
 in its context), is a `sources.DataSourceError`: one line naming the file, the row and the column
-(xstilts/data/normalize.py lists the policies). The stages write through `io.atomic_dir`, so such
-an error leaves the previous output (or none) in place, never a half-written one.
+(xstilts/data/normalize/__init__.py lists the policies). The stages write through `io.atomic_dir`,
+so such an error leaves the previous output (or none) in place, never a half-written one.
 
 A listed target outside the active benchmark, and `intermediate: none`, are *skipped*: meta.json
 says so and the stages downstream skip too. Of the prepare stages only the target ones read the
@@ -28,11 +28,13 @@ actually changed.
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 from pathlib import Path
 
 from xstilts.core import config, io, paths, tasks
 from xstilts.data import normalize, sources
+from xstilts.data.read_prepared import write_skipped
 from xstilts.eval import layout
 
 
@@ -41,14 +43,14 @@ class Loader:
     (paper), or the CCGbank directory."""
 
     def __init__(self, params: config.Params):
-        dp = params.group("data")
+        data_params = params.group("data")
         self.profile = params.profile
-        self.ccgbank = dp.ccgbank
+        self.ccgbank = data_params.ccgbank
         if self.profile == "tiny":
             self.local_hub, self.revisions = paths.WORLD_HUB, {}
         else:
-            self.local_hub = Path(dp.local_hub) if dp.local_hub else None
-            self.revisions = dict(dp.revisions or {})
+            self.local_hub = Path(data_params.local_hub) if data_params.local_hub else None
+            self.revisions = dict(data_params.revisions or {})
         self.provenance: list[dict] = []
 
     def revision(self, source: tasks.Source) -> str:
@@ -122,7 +124,7 @@ def english(loader: Loader, task: tasks.Task, sources, dropped: dict, part: str,
     """The English rows of a task's train or dev sources, interleaved; what each source dropped
     goes to `dropped[part][source]`, what it repaired to `repaired[part][source]` (by reason)."""
     parts = []
-    for i, source in enumerate(sources):
+    for _i, source in enumerate(sources):
         rows, why = loader.rows(task, source, "en")
         if len(sources) > 1:  # ids are unique within a source only
             for r in rows:
@@ -138,11 +140,11 @@ def write_training(loader: Loader, task: tasks.Task, params: config.Params, tmp:
     """English train.jsonl and dev.jsonl of a task under `tmp`; returns its label names.
     `size`: a seeded subsample of the training set; `languages`: each example is assigned one of
     them (round robin over a seeded shuffle), for the translate stage to translate into."""
-    dp = params.group("data")
+    data_params = params.group("data")
     repaired = meta.setdefault("repaired", {})
     train = english(loader, task, task.train, meta["dropped"], "train", repaired)
-    if dp.max_train_examples is not None:
-        train = train[:dp.max_train_examples]
+    if data_params.max_train_examples is not None:
+        train = train[:data_params.max_train_examples]
     dev = english(loader, task, task.dev, meta["dropped"], "dev", repaired)
     labels = task.labels if task.labels is not None else tuple(
         sorted({t for r in train + dev for t in r["tags"]}))  # CCG: the supertags seen
@@ -171,7 +173,7 @@ def mlm_corpus(params: config.Params, loader: Loader) -> tuple[list[dict], dict]
     """Multilingual MLM text: `sentences` lines, language l drawn with probability ~ n_l^alpha
     (n_l = lines available; paper: alpha 0.3 over the 40 XTREME languages' Wikipedia). Tiny: the
     world's corpus; paper: the Hub dump named in intermediate_train.mlm."""
-    mp = params.group("intermediate_train").mlm_params()
+    mlm = params.group("intermediate_train").mlm_params()
     if params.profile == "tiny":
         texts = {code: (paths.WORLD / "corpus" / f"{code}.txt").read_text(encoding="utf-8").splitlines()
                  for code in tasks.WORLD_LANGUAGES}
@@ -179,14 +181,14 @@ def mlm_corpus(params: config.Params, loader: Loader) -> tuple[list[dict], dict]
         source = "the embedded world's corpus"
     else:
         langs = sorted({l for t in tasks.BENCHMARK_TARGETS["xtreme"] for l in tasks.TARGETS[t].languages["xtreme"]})
-        dumps = {code: sources.load_source(mp.corpus, mp.corpus_config.format(code=code), "train",
-                                        local_hub=loader.local_hub, revision=mp.revision) for code in langs}
+        dumps = {code: sources.load_source(mlm.corpus, mlm.corpus_config.format(code=code), "train",
+                                        local_hub=loader.local_hub, revision=mlm.revision) for code in langs}
         sizes = {code: len(ds) for code, ds in dumps.items()}
         texts = None
-        source = f"{mp.corpus} ({mp.corpus_config}) @ {mp.revision}"
-    weights = {c: n ** mp.alpha for c, n in sizes.items()}
+        source = f"{mlm.corpus} ({mlm.corpus_config}) @ {mlm.revision}"
+    weights = {c: n ** mlm.alpha for c, n in sizes.items()}
     total = sum(weights.values())
-    quota = {c: round(mp.sentences * w / total) for c, w in weights.items()}
+    quota = {c: round(mlm.sentences * w / total) for c, w in weights.items()}
     rows = []
     for code in sorted(quota):
         rng = random.Random(f"{params.seed}:mlm:{code}")
@@ -198,17 +200,17 @@ def mlm_corpus(params: config.Params, loader: Loader) -> tuple[list[dict], dict]
             for i in rng.sample(range(len(ds)), len(ds)):
                 text = ds[i]["text"]
                 if type(text) is not str:
-                    where = sources.Location(mp.corpus, mp.corpus_config.format(code=code), "train",
-                                             local_hub=loader.local_hub, revision=mp.revision)
+                    where = sources.Location(mlm.corpus, mlm.corpus_config.format(code=code), "train",
+                                             local_hub=loader.local_hub, revision=mlm.revision)
                     raise sources.DataSourceError(f"{where.row(i)}, column 'text': expected text, found "
                                                   f"{'null' if text is None else type(text).__name__}")
-                picked += [s for _, s in normalize.split_sentences(text)]
+                picked += [sentence for _, sentence in normalize.split_sentences(text)]
                 if len(picked) >= quota[code]:
                     break
             picked = picked[:quota[code]]
         rows += [{"id": f"{code}-{k}", "text": t, "lang": code} for k, t in enumerate(picked)]
     random.Random(f"{params.seed}:mlm:order").shuffle(rows)
-    return rows, {"type": "mlm", "source": source, "alpha": mp.alpha, "per_language": quota,
+    return rows, {"type": "mlm", "source": source, "alpha": mlm.alpha, "per_language": quota,
                   "no_answer": False, "labels": [], "dropped": {}}
 
 
@@ -279,3 +281,73 @@ def drop_summary(meta: dict) -> str | None:
                                for reason, p in by_reason.items())
             parts.append(f"{what} {total}{unit[:-1] if total == 1 else unit} ({detail})")
     return "; ".join(parts) or None
+
+
+def prepare_target(params, name: str) -> None:
+    """Stage `prepare@<target>`: the target's canonical rows and gold labels, or a `skipped` meta.json when
+    the benchmark does not score it."""
+    out = paths.prepared(name)
+    meta: dict = {"task": name, "profile": params.profile}
+    if name not in params.active_targets:
+        skip = f"not a target of benchmark {params.benchmark}"
+        with io.atomic_dir(out) as tmp:
+            (tmp / paths.META).write_text(json.dumps({**meta, "skipped": skip}, indent=2) + "\n")
+        write_skipped(paths.labels(name), {"skipped": skip})
+        print(f"prepare {name}: skipped ({skip})")
+        return
+
+    task = tasks.TASKS[name]
+    loader = Loader(params)
+    meta.update({"type": task.type, "retrieval": task.retrieval, "no_answer": task.no_answer,
+                 "counts": {}, "dropped": {}})
+    with io.atomic_dir(out) as tmp:
+        meta["labels"] = write_training(loader, task, params, tmp, meta) if task.train else []
+        # the `languages` param restricts what is loaded too (a mirror of two languages is enough for
+        # -S 'languages=[de,fr]'); LAReQA's pooled candidates then come from those languages only
+        meta["languages"] = list(params.target_languages(name))
+        if params.languages is not None:
+            meta["restricted_to"] = params.languages
+        # both outputs are written in temp dirs and renamed into place only when everything was
+        # read: a source that fails (DataSourceError) leaves neither half-written
+        with io.atomic_dir(paths.labels(name)) as labels_tmp:
+            write_eval(loader, task, params, tmp, labels_tmp, meta)
+            meta["sources"] = loader.provenance
+            (tmp / paths.META).write_text(json.dumps(meta, indent=2) + "\n")
+    counts = meta["counts"]
+    n_eval = sum(n for split in counts.get("eval", {}).values() for n in split.values())
+    print(f"prepare {name}: train {counts.get('train', 0)}, dev {counts.get('dev', 0)}, "
+          f"eval {n_eval} rows in {sum(len(by_lang) for by_lang in counts.get('eval', {}).values())} files -> {out}")
+    summary = drop_summary(meta)
+    if summary:
+        print(f"prepare {name}: {summary}")
+
+
+def prepare_intermediate(params) -> None:
+    """Stage `prepare_intermediate`: every member task's English rows (+ the MLM sample), each assigned a language."""
+    out = paths.prepared(paths.INTERMEDIATE_DIR)
+    meta: dict = {"task": params.intermediate, "profile": params.profile, "mlm": params.intermediate_mlm,
+                  "languages": params.intermediate_languages, "size": params.intermediate_size, "members": {}}
+    with io.atomic_dir(out) as tmp:
+        if not params.intermediate_members:
+            meta["skipped"] = "no intermediate task (the baseline arm)"
+        loader = Loader(params)
+        for member in params.intermediate_members:
+            task = tasks.TASKS[member]
+            member_meta = {"type": task.type, "no_answer": task.no_answer, "counts": {}, "dropped": {}}
+            member_meta["labels"] = write_training(loader, task, params, tmp / member, member_meta,
+                                                   params.intermediate_size, params.intermediate_languages)
+            meta["members"][member] = member_meta
+        if params.intermediate_mlm:
+            rows, member_meta = mlm_corpus(params, loader)
+            member_meta["counts"] = {"train": io.write_jsonl(paths.rows(tmp / tasks.MLM, "train"), rows), "dev": 0}
+            io.write_jsonl(paths.rows(tmp / tasks.MLM, "dev"), [])
+            meta["members"][tasks.MLM] = member_meta
+        meta["sources"] = loader.provenance
+        (tmp / paths.META).write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"prepare intermediate {params.intermediate}: "
+          + ("; ".join(f"{k} train {v['counts']['train']}" for k, v in meta["members"].items())
+             or meta.get("skipped", "")))
+    for member, member_meta in meta["members"].items():
+        summary = drop_summary(member_meta)
+        if summary:
+            print(f"prepare intermediate {member}: {summary}")

@@ -32,8 +32,6 @@ from xstilts.eval import layout
 from xstilts.kinds import ScoreError  # noqa: F401  (raised here and by the kinds' scorers)
 
 
-
-
 def score_language(task: str, pred_path: Path, label_path: Path, lang: str) -> dict[str, float]:
     """Every metric of one language file, 0-100, in evaluate.py's key order (the task kind's scorer;
     a kinds.base.Scores, with its notes, where the kind has any)."""
@@ -129,5 +127,6 @@ def score_folder(predictions: Path, labels: Path, benchmark: str, split: str, pr
         if unknown:
             raise ScoreError(f"unknown language(s) {', '.join(unknown)} for profile {profile}; "
                              f"valid: {', '.join(known)}")
-        per_task = {t: tasks.target_languages(t, profile, benchmark, languages) for t in tasks.BENCHMARK_TARGETS[benchmark]}
+        per_task = {t: tasks.target_languages(t, profile, benchmark, languages)
+                    for t in tasks.BENCHMARK_TARGETS[benchmark]}
     return evaluate(Path(predictions), Path(labels), benchmark, split, per_task)

@@ -3,8 +3,9 @@ the numbers, and the command that reproduces each arm's block."""
 from __future__ import annotations
 
 import json
+import sys
 
-from xstilts.core import config, paths
+from xstilts.core import config, io, paths
 from xstilts.eval import scorer
 
 
@@ -49,8 +50,8 @@ def languages_of(params: config.Params) -> dict[str, tuple[str, ...]]:
 
 
 def command(params: config.Params, arm: str) -> str:
-    cmd = (f"xstilts score --predictions {paths.PREDICTIONS / arm} --labels {paths.LABELS} --benchmark {params.benchmark} "
-           f"--split {params.eval_split} --profile {params.profile}")
+    cmd = (f"xstilts score --predictions {paths.PREDICTIONS / arm} --labels {paths.LABELS} "
+           f"--benchmark {params.benchmark} --split {params.eval_split} --profile {params.profile}")
     return cmd + (f" --languages {','.join(params.languages)}" if params.languages else "")
 
 
@@ -69,8 +70,8 @@ def build(params: config.Params) -> tuple[dict, dict, dict]:
     summary = {**ours, "baseline": base, "gain": subtract(ours, base), "variant": variant(params)}
     scored = info["intermediate"]
     scores = {"profile": params.profile, "benchmark": params.benchmark, "intermediate": params.intermediate,
-              "variant": variant(params), "seed": params.seed, "eval_split": params.eval_split, "targets": params.active_targets,
-              "scored": scored["scored"], "missing_tasks": scored["missing_tasks"],
+              "variant": variant(params), "seed": params.seed, "eval_split": params.eval_split,
+              "targets": params.active_targets, "scored": scored["scored"], "missing_tasks": scored["missing_tasks"],
               "commands": {arm: command(params, arm) for arm in paths.ARMS},
               "note": ("profile tiny: numbers from the embedded synthetic world, not the paper's data"
                        if params.profile == "tiny" else "profile paper"),
@@ -83,3 +84,25 @@ def overall_line(summary: dict, benchmark: str) -> str:
     if "all_task" in summary:
         return f"{benchmark} {summary['all_task']:.1f} ({summary['gain']['all_task']:+.1f})"
     return f"{benchmark}: no overall score (not every task of the benchmark ran)"
+
+
+def write_scores(params) -> None:
+    """Stage `score`: both arms scored; reports/metrics.json, scores.json and metrics_by_split.json."""
+    try:
+        summary, scores, by_split = build(params)
+    except BaseException:
+        # DVC removed this stage's outputs before running it, the git-tracked metrics among them: say so
+        gone = [str(p) for p in (paths.METRICS, paths.SCORES, paths.BY_SPLIT) if not p.exists()]
+        if gone:
+            print(f"note: scoring failed, and DVC removed {', '.join(gone)} before it ran; `git checkout -- "
+                  f"{' '.join(gone)}` brings back the committed ones (docs/failures.md)", file=sys.stderr)
+        raise
+    io.atomic_write_text(paths.BY_SPLIT, json.dumps(by_split, indent=1) + "\n")
+    io.atomic_write_text(paths.METRICS, json.dumps(summary, indent=2) + "\n")
+    io.atomic_write_text(paths.SCORES, json.dumps(scores, indent=2) + "\n")
+    line = ", ".join(f"{t} {summary[t]['avg_metric']:.1f} ({summary['gain'][t]['avg_metric']:+.1f})"
+                     for t in scores["scored"])
+    for note in scores["notes"]:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"score ({params.intermediate} vs baseline, {params.eval_split}): {line}; "
+          f"{overall_line(summary, params.benchmark)}")

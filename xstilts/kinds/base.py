@@ -11,9 +11,9 @@ stages (prepare, score) load no torch.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from xstilts.core.errors import XstiltsError
 
@@ -150,7 +150,7 @@ def labelled_tokens(feats: list[dict]) -> int:
     return sum(sum(1 for t in f["labels"] if t != -100) for f in feats)
 
 
-def pad_labels(feats: list[dict], shape) -> "object":
+def pad_labels(feats: list[dict], shape) -> object:
     """Token labels padded with -100 (ignored by the loss) to the batch's shape."""
     import torch
     labels = torch.full(shape, -100, dtype=torch.long)

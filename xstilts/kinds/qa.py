@@ -136,7 +136,8 @@ class QA(Kind):
         reported as the result's notes."""
         gold = squad_answers(read_json(label_path), label_path)
         if not gold:
-            raise FileFormatError(label_path, "data", "at least one question", "none", f"{label_path} holds no questions")
+            raise FileFormatError(label_path, "data", "at least one question", "none",
+                                  f"{label_path} holds no questions")
         for qid, answers in gold.items():
             if not answers and not task.no_answer:  # SQuAD v1.1 cannot score a question without an answer
                 raise FileFormatError(label_path, f"question '{qid}'", "at least one gold answer", "none")

@@ -6,8 +6,18 @@ from __future__ import annotations
 
 import json
 
-from xstilts.kinds.base import (FileFormatError, Kind, RetrievalRun, Scores, describe, id_notes, json_object, queries,
-                                read_json, split_rows)
+from xstilts.kinds.base import (
+    FileFormatError,
+    Kind,
+    RetrievalRun,
+    Scores,
+    describe,
+    id_notes,
+    json_object,
+    queries,
+    read_json,
+    split_rows,
+)
 from xstilts.metrics import retrieval as rmetrics
 
 TOP_K = 20  # ranking predictions hold the top 20 (mAP@20)

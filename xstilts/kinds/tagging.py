@@ -2,8 +2,16 @@
 hold one tag per line and a blank line after each sentence; scored with seqeval's P/R/F1."""
 from __future__ import annotations
 
-from xstilts.kinds.base import (FileFormatError, Kind, check_labels, labelled_tokens, pad, pad_labels, read_tagged,
-                                same_count)
+from xstilts.kinds.base import (
+    FileFormatError,
+    Kind,
+    check_labels,
+    labelled_tokens,
+    pad,
+    pad_labels,
+    read_tagged,
+    same_count,
+)
 from xstilts.metrics import text as metrics
 
 

@@ -116,7 +116,8 @@ def squad_v1(gold: dict[str, list[str]], pred: dict[str, str]) -> dict[str, floa
 def mlqa_punctuation() -> frozenset[str]:
     """Every Unicode punctuation character (category P*) plus ASCII's symbols, as the official script
     builds it from the running Python's Unicode tables (built on first use: ~0.3 s)."""
-    return frozenset(chr(i) for i in range(sys.maxunicode) if unicodedata.category(chr(i)).startswith("P")) | _ASCII_PUNCT
+    return (frozenset(chr(i) for i in range(sys.maxunicode) if unicodedata.category(chr(i)).startswith("P"))
+            | _ASCII_PUNCT)
 
 MLQA_ARTICLES = {
     "en": r"\b(a|an|the)\b",

@@ -12,7 +12,6 @@ from pathlib import Path
 import torch
 from torch import nn
 
-
 # Weights of an earlier phase's head that loading an encoder drops on purpose (XLM-R's LM head is
 # lm_head, BERT's is cls.predictions).
 HEAD_PREFIXES = ("lm_head.", "cls.", "classifier.", "qa_outputs.", "pooler.")

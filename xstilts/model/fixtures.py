@@ -69,10 +69,10 @@ def training_text(seed: int, sentences: int = SENTENCES) -> list[str]:
 
 
 def write_models(out: Path, specs: dict, seed: int = 0, only: list[str] | None = None) -> list[dict]:
-    """For each (name, spec) of `specs` (name -> xstilts.core.groups.ModelSpec, profile paper's registry; `only`: a subset of names),
-    write a random-weight checkpoint + tokenizer under out/<spec.hub>/ and return one dict per model:
-    {"name", "hub", "arch", "path", "num_layers", "parameters"} (parameters = the encoder's count, embeddings included, as
-    MT5EncoderModel / AutoModel(add_pooling_layer=False) count them)."""
+    """For each (name, spec) of `specs` (name -> xstilts.core.groups.ModelSpec, profile paper's registry;
+    `only`: a subset of names), write a random-weight checkpoint + tokenizer under out/<spec.hub>/ and return
+    one dict per model: {"name", "hub", "arch", "path", "num_layers", "parameters"} (parameters = the
+    encoder's count, embeddings included, as MT5EncoderModel / AutoModel(add_pooling_layer=False) count them)."""
     from xstilts.model import encoders
 
     encoders.quiet_transformers()   # no shard-writing progress bars per model

@@ -57,7 +57,7 @@ class TaskModel(nn.Module):
         self.heads = nn.ModuleDict({name: head for name, (_, head) in heads.items()})
 
     @classmethod
-    def single(cls, encoder, kind, n_labels: int = 0, name: str = "task") -> "TaskModel":
+    def single(cls, encoder, kind, n_labels: int = 0, name: str = "task") -> TaskModel:
         return cls(encoder, {name: (kind, kind.head(encoder.config.hidden_size, n_labels))})
 
     def forward(self, task: str, input_ids, attention_mask, **targets):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import torch
 
-
 # Rows per block on each side of a similarity block: 4096 x 4096 float32 = 64 MiB.
 CHUNK = 4096
 

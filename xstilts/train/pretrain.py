@@ -9,10 +9,14 @@ so downstream stages depend on content in models/, not on a Hub cache.
 """
 from __future__ import annotations
 
+import json
+import os
 import random
+import shutil
+import time
 from pathlib import Path
 
-from xstilts.core import checks, paths
+from xstilts.core import checks, io, paths
 from xstilts.core.groups import TINY_MAX_POSITIONS
 from xstilts.data import sources
 from xstilts.model import encoders, tokenizers
@@ -41,7 +45,7 @@ def pack(tokenizer, corpus_files: list[Path], max_len: int, seed: int) -> list[l
     return chunks
 
 
-def pretrain_tiny(pp, spec, seed: int, out: Path, rt) -> dict:
+def pretrain_tiny(pretrain_params, spec, seed: int, out: Path, runtime_params) -> dict:
     """A tokenizer trained on the world's corpus, then masked-LM pretraining from scratch through
     the project's one trainer (xstilts/train/trainer.py) and its one masker (kinds/mlm.py). Under
     DDP every process trains the (deterministic) tokenizer into its own `out`; the main process's
@@ -53,30 +57,32 @@ def pretrain_tiny(pp, spec, seed: int, out: Path, rt) -> dict:
     from xstilts.model.heads import TaskModel
     from xstilts.train import checkpoint, runtime, trainer
 
-    acc, used = runtime.start(rt)
+    acc, resolved_runtime = runtime.start(runtime_params)
     torch.manual_seed(seed)
     corpus_files = sorted(paths.WORLD_CORPUS.glob("*.txt"))
     if not corpus_files:
         raise FileNotFoundError(f"no corpus under {paths.WORLD_CORPUS}: run `dvc repro world`")
     if spec.arch == "bert":
-        tokenizer = tokenizers.train_wordpiece(corpus_files, out, pp.vocab_size)
+        tokenizer = tokenizers.train_wordpiece(corpus_files, out, pretrain_params.vocab_size)
     else:
-        tokenizer = tokenizers.train_sentencepiece(corpus_files, out, pp.vocab_size)
-    packed = [{"input_ids": ids} for ids in pack(tokenizer, corpus_files, pp.max_seq_length, seed)]
+        tokenizer = tokenizers.train_sentencepiece(corpus_files, out, pretrain_params.vocab_size)
+    packed = [{"input_ids": ids} for ids in pack(tokenizer, corpus_files, pretrain_params.max_seq_length, seed)]
 
     mlm = encoders.tiny_masked_lm(spec, tokenizer, max_positions=TINY_MAX_POSITIONS)
     encoder, head = (mlm.bert, mlm.cls) if spec.arch == "bert" else (mlm.roberta, mlm.lm_head)
     model = TaskModel(encoder, {"mlm": (kinds.get("mlm"), head)})
-    tp = TrainParams(lr=pp.lr, warmup_ratio=pp.warmup_ratio, weight_decay=pp.weight_decay, max_grad_norm=1.0,
-                     early_stopping_examples=0, eval_every=pp.max_steps + 1, patience=1, tasks={}, log_every=50)
-    hp = TaskHparams(batch_size=pp.batch_size, epochs=1, max_seq_length=pp.max_seq_length)
-    key = checkpoint.digest(paths.WORLD_CORPUS, (paths.CODE_MANIFESTS / "pretrain.json").read_text(), vars(pp),
-                            vars(spec), seed, used.numerics())
+    train_params = TrainParams(lr=pretrain_params.lr, warmup_ratio=pretrain_params.warmup_ratio,
+                               weight_decay=pretrain_params.weight_decay, max_grad_norm=1.0, early_stopping_examples=0,
+                               eval_every=pretrain_params.max_steps + 1, patience=1, tasks={}, log_every=50)
+    hparams = TaskHparams(batch_size=pretrain_params.batch_size, epochs=1,
+                          max_seq_length=pretrain_params.max_seq_length)
+    key = checkpoint.digest(paths.WORLD_CORPUS, (paths.CODE_MANIFESTS / "pretrain.json").read_text(),
+                            vars(pretrain_params), vars(spec), seed, resolved_runtime.numerics())
     curve = []
-    _, stats = trainer.train(model, [trainer.Member("mlm", kinds.get("mlm"), [], [], hp, train_feats=packed)],
-                             tokenizer, tp, seed, acc, rt, mlm_probability=pp.mlm_probability,
-                             total_steps=pp.max_steps, checkpoint=checkpoint.Checkpoint("pretrain", "mlm", key),
-                             label="pretrain", curve=curve)
+    _, stats = trainer.train(model, [trainer.Member("mlm", kinds.get("mlm"), [], [], hparams, train_feats=packed)],
+                             tokenizer, train_params, seed, acc, runtime_params,
+                             mlm_probability=pretrain_params.mlm_probability, total_steps=pretrain_params.max_steps,
+                             checkpoint=checkpoint.Checkpoint("pretrain", "mlm", key), label="pretrain", curve=curve)
     if not acc.is_main_process:
         return {}
     mlm.to("cpu").save_pretrained(str(out))
@@ -84,20 +90,21 @@ def pretrain_tiny(pp, spec, seed: int, out: Path, rt) -> dict:
     log = [{"step": c["step"], "mlm_loss": c["loss"]} for c in curve]
     return {"kind": "tiny-from-scratch", "arch": spec.arch,
             "parameters": sum(p.numel() for p in encoder.parameters()),
-            "vocab_size": len(tokenizer), "steps": pp.max_steps,
+            "vocab_size": len(tokenizer), "steps": pretrain_params.max_steps,
             "final_mlm_loss": log[-1]["mlm_loss"], "first_mlm_loss": log[0]["mlm_loss"], "curve": log,
-            "runtime": used.numerics(), "cost": (used, stats)}
+            "runtime": resolved_runtime.numerics(), "cost": (resolved_runtime, stats)}
 
 
-def pretrain_paper(pp, spec, out: Path) -> dict:
+def pretrain_paper(pretrain_params, spec, out: Path) -> dict:
     """The checkpoint with its MLM head (XLM-R, BERT: intermediate MLM continues it), or mT5's
     encoder stack alone (MT5EncoderModel drops the decoder's weights)."""
     from transformers import AutoModelForMaskedLM, AutoTokenizer, MT5EncoderModel
 
-    source = str(Path(pp.local_models) / spec.hub) if pp.local_models else spec.hub
-    revision = None if pp.local_models else spec.revision
+    local_models = pretrain_params.local_models
+    source = str(Path(local_models) / spec.hub) if local_models else spec.hub
+    revision = None if local_models else spec.revision
     cls = MT5EncoderModel if spec.arch == "mt5" else AutoModelForMaskedLM
-    print(f"pretrain: loading {spec.hub} from {source}" + ("" if pp.local_models else f" @ {spec.revision}"))
+    print(f"pretrain: loading {spec.hub} from {source}" + ("" if local_models else f" @ {spec.revision}"))
     try:
         model = cls.from_pretrained(source, revision=revision)
         tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
@@ -110,7 +117,7 @@ def pretrain_paper(pp, spec, out: Path) -> dict:
     model.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
     encoder = model if spec.arch == "mt5" else model.base_model
-    return loaded_info(spec, out, sum(p.numel() for p in encoder.parameters()), local=bool(pp.local_models),
+    return loaded_info(spec, out, sum(p.numel() for p in encoder.parameters()), local=bool(local_models),
                        commit=getattr(model.config, "_commit_hash", None))
 
 
@@ -128,3 +135,39 @@ def loaded_info(spec, folder: Path, parameters: int, local: bool, commit: str | 
             "registry": {"parameters_m": spec.parameters_m, "num_layers": spec.num_layers,
                          "hidden_size": spec.hidden_size, "vocab_size": spec.vocab_size},
             "differences": differences, "matches_registry": not differences}
+
+
+def pretrain_encoder(params) -> None:
+    """Stage `pretrain`: tiny: a tokenizer and MLM from scratch; paper: the pinned checkpoint; into
+    models/pretrained/."""
+    pretrain_params = params.group("pretrain")
+    spec = params.model_spec()
+    t0 = time.time()
+    if params.profile == "paper":
+        with io.atomic_dir(paths.PRETRAINED) as tmp:
+            info = {"name": params.model, **pretrain_paper(pretrain_params, spec, tmp)}
+            (tmp / paths.PRETRAIN_INFO.name).write_text(json.dumps(info, indent=2) + "\n")
+    else:
+        from xstilts.train import checkpoint, runtime
+        runtime_params = params.runtime()
+        runtime.relaunch(runtime_params)  # processes > 1: this command again under torchrun
+        main_process = os.environ.get("RANK", "0") == "0"
+        work = paths.PRETRAINED.with_name(f".{paths.PRETRAINED.name}.rank-{os.environ.get('RANK', '0')}")
+        with io.atomic_dir(paths.PRETRAINED if main_process else work) as tmp:
+            info = pretrain_tiny(pretrain_params, spec, params.seed, tmp, runtime_params)
+            if main_process:
+                used, stats = info.pop("cost")
+                info = {"name": params.model, **info}
+                (tmp / paths.PRETRAIN_INFO.name).write_text(json.dumps(info, indent=2) + "\n")
+        if not main_process:
+            shutil.rmtree(work, ignore_errors=True)
+            return
+        runtime.write_cost("pretrain", used, {"mlm": stats}, time.time() - t0)
+        checkpoint.clear("pretrain")
+    if info.get("differences"):
+        print(f"warning: pretrain: {params.model} is not the registry's {info['model']}: "
+              f"{', '.join(info['differences'])}; the report will say so and judge no paper claim on it")
+    extra = f", MLM loss {info['first_mlm_loss']:.2f} -> {info['final_mlm_loss']:.2f}" \
+        if "final_mlm_loss" in info else ""
+    print(f"pretrain: {params.model} ({info['kind']}), {info['parameters']:,} encoder parameters{extra} -> "
+          f"{paths.PRETRAINED}")

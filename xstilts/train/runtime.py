@@ -66,6 +66,7 @@ def resolve(rt) -> tuple[str, str]:
     """(device, precision) actually used: `auto` resolved, and what this machine cannot do an error
     (the precision is the run's, a pipeline param: never changed here to fit the GPU)."""
     import torch
+
     from xstilts.core.groups import ParamsError
     cuda = torch.cuda.is_available()
     device = ("cuda" if cuda else "cpu") if rt.device == "auto" else rt.device
@@ -97,9 +98,8 @@ def start(rt, multitask: bool = False):
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     import torch
     from accelerate import Accelerator
-    from accelerate.utils import DistributedDataParallelKwargs
-
     from accelerate.state import AcceleratorState
+    from accelerate.utils import DistributedDataParallelKwargs
     device, precision = resolve(rt)
     # accelerate keeps one state per process; a second `start` in one process (tests, benchmarks)
     # may ask for another precision or device

@@ -30,24 +30,37 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from xstilts.core import tasks
-from xstilts.world.grammar import (ANIMALS, FOOD, GRAMMARS, PEOPLE, PLACES, TEXTS, THINGS, VERBS, Renderer, build_lexicon,
-                                   random_frame, rng_for, text_of)
+from xstilts.core import io, paths, tasks
+from xstilts.world.grammar import (
+    ANIMALS,
+    FOOD,
+    GRAMMARS,
+    PEOPLE,
+    PLACES,
+    TEXTS,
+    THINGS,
+    VERBS,
+    Renderer,
+    build_lexicon,
+    random_frame,
+    rng_for,
+    text_of,
+)
 from xstilts.world.twins import Writer, write_multiple_choice, write_nli, write_paraphrase
 from xstilts.world.twins_tokens import write_ccgbank, write_qa, write_retrieval, write_tagging
 
 
 # --- the world ---------------------------------------------------------------------------------
-def generate(out: Path, wp, languages=tasks.WORLD_LANGUAGES) -> dict:
+def generate(out: Path, world, languages=tasks.WORLD_LANGUAGES) -> dict:
     """Write the whole world under `out` (a fresh directory): the pretraining corpus, every task's
     twin in its Hub layout (xstilts/world/twins*.py), the CCGbank-shaped directory and lexicon.json (the
-    English -> language dictionaries of the translate stage). Returns world.json."""
+    English -> language dictionaries of the translate stage). `world`: its params (tiny.world, a
+    config.WorldParams). Returns world.json."""
     import datasets
 
-
     datasets.disable_progress_bars()
-    seed = wp.seed
-    lexicons = {code: build_lexicon(code, seed, wp.loanword_share) for code in languages}
+    seed = world.seed
+    lexicons = {code: build_lexicon(code, seed, world.loanword_share) for code in languages}
     renderers = {code: Renderer(code, lexicons[code]) for code in languages}
 
     reverse = {code: {r.word(c): c for c in r.lex} for code, r in renderers.items()}
@@ -55,9 +68,9 @@ def generate(out: Path, wp, languages=tasks.WORLD_LANGUAGES) -> dict:
         rng = rng_for(seed, "corpus", code)
         lines = []
         # low-resource languages get the first share of the same stream of sentences
-        for _ in range(round(wp.corpus_sentences * (1.0 if code == "en" else wp.corpus_share.get(code, 1.0)))):
+        for _ in range(round(world.corpus_sentences * (1.0 if code == "en" else world.corpus_share.get(code, 1.0)))):
             toks = r.sentence(random_frame(rng))
-            if code != "en" and rng.random() < wp.code_switch_rate:
+            if code != "en" and rng.random() < world.code_switch_rate:
                 toks = [_switch(rng, tok, reverse[code]) for tok in toks]
             lines.append(text_of(toks))
         path = out / "corpus" / f"{code}.txt"
@@ -67,8 +80,8 @@ def generate(out: Path, wp, languages=tasks.WORLD_LANGUAGES) -> dict:
     lexicon = {code: bilingual_dictionary(renderers["en"], r) for code, r in renderers.items() if code != "en"}
     (out / "lexicon.json").write_text(json.dumps(lexicon, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
                                       encoding="utf-8")
-    n_files = write_all(out, wp, renderers, languages)
-    summary = {"seed": seed, "params": asdict(wp) if hasattr(wp, "__dataclass_fields__") else dict(wp),
+    n_files = write_all(out, world, renderers, languages)
+    summary = {"seed": seed, "params": asdict(world) if hasattr(world, "__dataclass_fields__") else dict(world),
                "languages": {c: {**asdict(languages[c]), **asdict(GRAMMARS[c])} for c in languages},
                "parquet_files": n_files, "datasets_version": datasets.__version__}
     (out / "world.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
@@ -78,7 +91,8 @@ def generate(out: Path, wp, languages=tasks.WORLD_LANGUAGES) -> dict:
 def placeholder(out: Path) -> None:
     """Profile paper's data/world: the paths the tiny stages read, holding nothing (DVC restores no
     empty folder, so each holds a note), the same bytes whatever tiny.* says."""
-    note = "profile paper: no synthetic world (paper.world is null); the data comes from the Hub or paper.data.local_hub\n"
+    note = ("profile paper: no synthetic world (paper.world is null); the data comes from the Hub or "
+            "paper.data.local_hub\n")
     for sub in ("hub", "corpus"):
         (out / sub).mkdir(parents=True, exist_ok=True)
         (out / sub / "README.txt").write_text(note)
@@ -113,15 +127,27 @@ def _switch(rng, tok, concept_of: dict[str, str]):
     return tok
 
 
-def write_all(out: Path, wp, renderers: dict[str, Renderer], languages) -> int:
+def write_all(out: Path, world, renderers: dict[str, Renderer], languages) -> int:
     """Every twin under out/hub (and out/ccgbank). Returns the number of parquet files."""
     w = Writer(out)
-    seed = wp.seed
-    write_nli(w, seed, wp, renderers)
-    write_paraphrase(w, seed, wp, renderers)
-    write_qa(w, seed, wp, renderers)
-    write_multiple_choice(w, seed, wp, renderers)
-    write_tagging(w, seed, wp, renderers, languages)
-    write_ccgbank(out, seed, wp, renderers["en"])
-    write_retrieval(w, seed, wp, renderers, languages)
+    seed = world.seed
+    write_nli(w, seed, world, renderers)
+    write_paraphrase(w, seed, world, renderers)
+    write_qa(w, seed, world, renderers)
+    write_multiple_choice(w, seed, world, renderers)
+    write_tagging(w, seed, world, renderers, languages)
+    write_ccgbank(out, seed, world, renderers["en"])
+    write_retrieval(w, seed, world, renderers, languages)
     return w.files
+
+
+def write_world(params) -> None:
+    """Stage `world`: the world under data/world/ (profile paper: an empty placeholder with the same paths)."""
+    with io.atomic_dir(paths.WORLD) as tmp:
+        if params.profile == "paper":
+            placeholder(tmp)
+            print(f"world: profile paper has no synthetic world: empty placeholder -> {paths.WORLD}")
+            return
+        summary = generate(tmp, params.world())
+    n_files = sum(1 for _ in paths.WORLD.rglob("*.parquet"))
+    print(f"world: {len(summary['languages'])} languages, {n_files} parquet files -> {paths.WORLD}")

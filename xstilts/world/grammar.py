@@ -8,7 +8,6 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-
 # --- the concepts (English lexicon) ---------------------------------------------------------
 PEOPLE = ["man", "woman", "child", "teacher", "farmer", "doctor", "student", "king", "queen",
           "baker", "singer", "soldier", "sailor", "driver", "nurse", "painter"]
@@ -278,7 +277,7 @@ def ner_tags(tokens, frame: dict) -> list[str]:
     """PAN-X style BIO tags: a name's tokens get B-/I-<type> within its constituent (role)."""
     nps = {"subj": frame["subj"], "obj": frame["obj"], "loc": frame.get("loc", {}).get("np", {})}
     tags, prev_role = [], None
-    for form, upos, role in tokens:
+    for _form, upos, role in tokens:
         ent = nps.get(role, {}).get("ent")
         if upos == "PROPN" and ent:
             tags.append(("I-" if prev_role == role else "B-") + ent)

@@ -19,8 +19,20 @@ import hashlib
 from pathlib import Path
 
 from xstilts.core import schemas, tasks
-from xstilts.world.grammar import (CLASSES, VERBS, Renderer, _np, contradict, qa_item, render_qa,
-                                   hub_path, nli_pair, random_frame, rng_for, text_of)
+from xstilts.world.grammar import (
+    CLASSES,
+    VERBS,
+    Renderer,
+    _np,
+    contradict,
+    hub_path,
+    nli_pair,
+    qa_item,
+    random_frame,
+    render_qa,
+    rng_for,
+    text_of,
+)
 
 
 def _features():
@@ -62,31 +74,32 @@ def nli_rows(r: Renderer, items, unlabeled=False):
              "label": -1 if unlabeled else label} for (p, h), label in items]
 
 
-def write_nli(w: Writer, seed: int, wp, renderers: dict[str, Renderer]) -> None:
+def write_nli(w: Writer, seed: int, world, renderers: dict[str, Renderer]) -> None:
     en = renderers["en"]
-    mnli_train = nli_items(seed, "mnli-train", wp.train_examples)
-    splits = {"train": mnli_train, "validation_matched": nli_items(seed, "mnli-dev-m", wp.dev_examples),
-              "validation_mismatched": nli_items(seed, "mnli-dev-mm", wp.dev_examples // 2),
-              "test_matched": nli_items(seed, "mnli-test-m", wp.dev_examples // 2),
-              "test_mismatched": nli_items(seed, "mnli-test-mm", wp.dev_examples // 2)}
+    mnli_train = nli_items(seed, "mnli-train", world.train_examples)
+    splits = {"train": mnli_train, "validation_matched": nli_items(seed, "mnli-dev-m", world.dev_examples),
+              "validation_mismatched": nli_items(seed, "mnli-dev-mm", world.dev_examples // 2),
+              "test_matched": nli_items(seed, "mnli-test-m", world.dev_examples // 2),
+              "test_mismatched": nli_items(seed, "mnli-test-mm", world.dev_examples // 2)}
     for split, items in splits.items():
         rows = nli_rows(en, items, unlabeled=split.startswith("test"))
         w("nyu-mll/glue", "mnli", split, [dict(row, idx=k) for k, row in enumerate(rows)], "glue_mnli")
-    xnli_eval = {"validation": nli_items(seed, "xnli-dev", wp.eval_per_language),
-                 "test": nli_items(seed, "xnli-test", wp.eval_per_language)}
+    xnli_eval = {"validation": nli_items(seed, "xnli-dev", world.eval_per_language),
+                 "test": nli_items(seed, "xnli-test", world.eval_per_language)}
     for code, r in renderers.items():
         # XNLI's train split is MNLI (English) or its machine translation (other languages)
         w("facebook/xnli", code, "train", nli_rows(r, mnli_train), "xnli")
         for split, items in xnli_eval.items():
             w("facebook/xnli", code, split, nli_rows(r, items), "xnli")
     # ANLI: three rounds (public test labels); SNLI: some rows without a gold label (-1) everywhere
-    per_round = max(1, wp.train_examples // 6)
+    per_round = max(1, world.train_examples // 6)
     for rnd in (1, 2, 3):
-        for split, n in (("train", per_round), ("dev", wp.dev_examples // 6), ("test", wp.dev_examples // 6)):
+        for split, n in (("train", per_round), ("dev", world.dev_examples // 6), ("test", world.dev_examples // 6)):
             rows = [dict(row, uid=_uid("anli", rnd, split, k), reason="")
                     for k, row in enumerate(nli_rows(en, nli_items(seed, f"anli-{split}-r{rnd}", n)))]
             w("facebook/anli", "plain_text", f"{split}_r{rnd}", rows, "anli")
-    for split, n in (("train", wp.train_examples // 2), ("validation", wp.dev_examples), ("test", wp.dev_examples)):
+    for split, n in (("train", world.train_examples // 2), ("validation", world.dev_examples),
+                     ("test", world.dev_examples)):
         rows = nli_rows(en, nli_items(seed, f"snli-{split}", n))
         for k in range(0, len(rows), 50):  # no gold consensus
             rows[k]["label"] = -1
@@ -118,12 +131,13 @@ def paws_items(seed, purpose, n):
     return items
 
 
-def write_paraphrase(w: Writer, seed: int, wp, renderers) -> None:
+def write_paraphrase(w: Writer, seed: int, world, renderers) -> None:
     en = renderers["en"]
     for code, r in renderers.items():
-        splits = {"validation": wp.eval_per_language, "test": wp.eval_per_language}
+        splits = {"validation": world.eval_per_language, "test": world.eval_per_language}
         if code == "en":
-            splits = {"train": wp.train_examples // 2, "validation": wp.dev_examples, "test": wp.eval_per_language}
+            splits = {"train": world.train_examples // 2, "validation": world.dev_examples,
+                      "test": world.eval_per_language}
         for split, n in splits.items():
             purpose = f"paws-{split}" if code == "en" or split == "train" else f"pawsx-{split}"
             rows = [{"id": k, "sentence1": text_of(r.sentence(a)), "label": label,
@@ -147,9 +161,9 @@ def write_paraphrase(w: Writer, seed: int, wp, renderers) -> None:
             rows.append({"question1": q1, "question2": q2, "label": -1 if unlabeled else label, "idx": k})
         return rows
 
-    w("nyu-mll/glue", "qqp", "train", qqp_rows("train", wp.train_examples), "qqp")
-    w("nyu-mll/glue", "qqp", "validation", qqp_rows("dev", wp.dev_examples), "qqp")
-    w("nyu-mll/glue", "qqp", "test", qqp_rows("test", wp.dev_examples // 2, unlabeled=True), "qqp")
+    w("nyu-mll/glue", "qqp", "train", qqp_rows("train", world.train_examples), "qqp")
+    w("nyu-mll/glue", "qqp", "validation", qqp_rows("dev", world.dev_examples), "qqp")
+    w("nyu-mll/glue", "qqp", "test", qqp_rows("test", world.dev_examples // 2, unlabeled=True), "qqp")
 
 
 # --- multiple choice: HellaSwag, Cosmos QA, CommonsenseQA, COPA / XCOPA ------------------------
@@ -159,9 +173,22 @@ def _other_object(rng, frame):
     return dict(frame, obj=_np(rng, rng.choice(wrong), allow_plural=False))
 
 
-def write_multiple_choice(w: Writer, seed: int, wp, renderers) -> None:
+def write_multiple_choice(w: Writer, seed: int, world, renderers) -> None:
+    """HellaSwag, Cosmos QA and CommonsenseQA (English), SuperGLUE COPA and XCOPA (each an RNG of its own)."""
     en = renderers["en"]
-    for split, n in (("train", wp.train_examples // 2), ("validation", wp.dev_examples), ("test", wp.dev_examples // 2)):
+    write_hellaswag(w, seed, world, en)
+    write_cosmosqa(w, seed, world, en)
+    write_commonsenseqa(w, seed, world, en)
+    write_copa(w, seed, world, renderers)
+
+
+def _mc_splits(world) -> tuple[tuple[str, int], ...]:
+    """The English multiple-choice sets' splits and sizes (HellaSwag, Cosmos QA, CommonsenseQA)."""
+    return ("train", world.train_examples // 2), ("validation", world.dev_examples), ("test", world.dev_examples // 2)
+
+
+def write_hellaswag(w: Writer, seed: int, world, en: Renderer) -> None:
+    for split, n in _mc_splits(world):
         rng = rng_for(seed, "hellaswag", split)
         rows = []
         for k in range(n):  # ctx_a: an event; ctx_b: the next sentence's subject; endings: its rest
@@ -180,7 +207,9 @@ def write_multiple_choice(w: Writer, seed: int, wp, renderers) -> None:
                          "label": "" if split == "test" else str(order.index(0))})
         w("Rowan/hellaswag", "default", split, rows, "hellaswag")
 
-    for split, n in (("train", wp.train_examples // 2), ("validation", wp.dev_examples), ("test", wp.dev_examples // 2)):
+
+def write_cosmosqa(w: Writer, seed: int, world, en: Renderer) -> None:
+    for split, n in _mc_splits(world):
         rng = rng_for(seed, "cosmos", split)
         rows = []
         for k in range(n):  # distractors: answers to other questions about the same paragraph
@@ -196,8 +225,10 @@ def write_multiple_choice(w: Writer, seed: int, wp, renderers) -> None:
                          "label": -1 if split == "test" else choices.index(answer)})
         w("allenai/cosmos_qa", "default", split, rows, "cosmosqa")
 
+
+def write_commonsenseqa(w: Writer, seed: int, world, en: Renderer) -> None:
     restricted = sorted(v for v, spec in VERBS.items() if len(spec[3]) <= 3)
-    for split, n in (("train", wp.train_examples // 2), ("validation", wp.dev_examples), ("test", wp.dev_examples // 2)):
+    for split, n in _mc_splits(world):
         rng = rng_for(seed, "csqa", split)
         rows = []
         for k in range(n):  # which kind of thing can this happen to? (the verb's selectional restriction)
@@ -213,26 +244,34 @@ def write_multiple_choice(w: Writer, seed: int, wp, renderers) -> None:
                          "answerKey": "" if split == "test" else "ABCDE"[texts.index(right)]})
         w("tau/commonsense_qa", "default", split, rows, "commonsenseqa")
 
-    def copa_items(purpose, n):
-        rng = rng_for(seed, "copa", purpose)
-        items = []
-        for k in range(n):  # effect: what follows from the premise; cause: what the premise follows from
-            p, h = nli_pair(rng, "entailment")
-            question = "effect" if k % 2 == 0 else "cause"
-            premise, right = (p, h) if question == "effect" else (h, p)
-            wrong = contradict(rng, right)
-            label = rng.randrange(2)
-            items.append((premise, question, (right, wrong) if label == 0 else (wrong, right), label))
-        return items
 
-    for split, n, unlabeled in (("train", wp.train_examples // 4, False), ("validation", wp.dev_examples // 2, False),
-                                ("test", wp.dev_examples // 2, True)):
+def copa_items(seed: int, purpose: str, n: int):
+    """(premise frame, question, (choice1, choice2) frames, label): effect = what follows from the
+    premise, cause = what the premise follows from; the wrong choice contradicts the right one."""
+    rng = rng_for(seed, "copa", purpose)
+    items = []
+    for k in range(n):
+        p, h = nli_pair(rng, "entailment")
+        question = "effect" if k % 2 == 0 else "cause"
+        premise, right = (p, h) if question == "effect" else (h, p)
+        wrong = contradict(rng, right)
+        label = rng.randrange(2)
+        items.append((premise, question, (right, wrong) if label == 0 else (wrong, right), label))
+    return items
+
+
+def write_copa(w: Writer, seed: int, world, renderers) -> None:
+    """SuperGLUE COPA (English; test unlabeled) and XCOPA (every other language: translations)."""
+    en = renderers["en"]
+    copa_splits = (("train", world.train_examples // 4, False), ("validation", world.dev_examples // 2, False),
+                   ("test", world.dev_examples // 2, True))
+    for split, n, unlabeled in copa_splits:
         rows = [{"premise": text_of(en.sentence(p)), "choice1": text_of(en.sentence(c[0])),
                  "choice2": text_of(en.sentence(c[1])), "question": q, "idx": k, "label": -1 if unlabeled else label}
-                for k, (p, q, c, label) in enumerate(copa_items(split, n))]
+                for k, (p, q, c, label) in enumerate(copa_items(seed, split, n))]
         w("aps/super_glue", "copa", split, rows, "copa")
-    xcopa = {"validation": copa_items("x-val", wp.eval_per_language // 3),
-             "test": copa_items("x-test", wp.eval_per_language)}
+    xcopa = {"validation": copa_items(seed, "x-val", world.eval_per_language // 3),
+             "test": copa_items(seed, "x-test", world.eval_per_language)}
     for code, r in renderers.items():
         if code == "en":  # XCOPA has no English
             continue

@@ -5,7 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from xstilts.core import tasks
-from xstilts.world.grammar import CLASSES, COLORS, NAMES, SURNAMES, VERBS, Renderer, ner_tags, qa_item, random_frame, render_qa, rng_for, span_of, text_of
+from xstilts.world.grammar import (
+    CLASSES,
+    COLORS,
+    NAMES,
+    SURNAMES,
+    VERBS,
+    Renderer,
+    ner_tags,
+    qa_item,
+    random_frame,
+    render_qa,
+    rng_for,
+    span_of,
+    text_of,
+)
 from xstilts.world.twins import Writer, _uid
 
 
@@ -34,17 +48,17 @@ def qa_rows(r: Renderer, seed, purpose, n, multi_answer, unanswerable=0.0, id_pr
     return rows
 
 
-def write_qa(w: Writer, seed: int, wp, renderers) -> None:
+def write_qa(w: Writer, seed: int, world, renderers) -> None:
     en = renderers["en"]
-    w("rajpurkar/squad", "plain_text", "train", qa_rows(en, seed, "squad-train", wp.train_examples, False), "squad")
-    w("rajpurkar/squad", "plain_text", "validation", qa_rows(en, seed, "squad-dev", wp.dev_examples, True), "squad")
+    w("rajpurkar/squad", "plain_text", "train", qa_rows(en, seed, "squad-train", world.train_examples, False), "squad")
+    w("rajpurkar/squad", "plain_text", "validation", qa_rows(en, seed, "squad-dev", world.dev_examples, True), "squad")
     w("rajpurkar/squad_v2", "squad_v2", "train",
-      qa_rows(en, seed, "squad2-train", wp.train_examples, False, unanswerable=1 / 3), "squad")
+      qa_rows(en, seed, "squad2-train", world.train_examples, False, unanswerable=1 / 3), "squad")
     w("rajpurkar/squad_v2", "squad_v2", "validation",
-      qa_rows(en, seed, "squad2-dev", wp.dev_examples, True, unanswerable=1 / 3), "squad")
+      qa_rows(en, seed, "squad2-dev", world.dev_examples, True, unanswerable=1 / 3), "squad")
     tydi = {"train": [], "validation": []}
     for code, r in renderers.items():
-        n = wp.eval_per_language
+        n = world.eval_per_language
         w("google/xquad", f"xquad.{code}", "validation", qa_rows(r, seed, "xquad", n, True), "squad")
         for split in ("validation", "test"):
             w("google/xtreme", f"MLQA.{code}.{code}", split, qa_rows(r, seed, f"mlqa-{split}", n, True), "squad")
@@ -52,7 +66,7 @@ def write_qa(w: Writer, seed: int, wp, renderers) -> None:
         # TyDiQA-GoldP: one mixed config, each language written natively (not translated), ids
         # prefixed by the language name; XTREME trains on the English part of train only
         prefix = f"{tasks.WORLD_LANGUAGES[code].name.lower()}-"
-        tydi["train"] += qa_rows(r, seed, f"tydi-train-{code}", wp.train_examples // 4 if code == "en" else n,
+        tydi["train"] += qa_rows(r, seed, f"tydi-train-{code}", world.train_examples // 4 if code == "en" else n,
                                  False, id_prefix=prefix)
         tydi["validation"] += qa_rows(r, seed, f"tydi-dev-{code}", n, False, id_prefix=prefix)
     for split, rows in tydi.items():
@@ -70,11 +84,12 @@ def tagged_sentences(r: Renderer, seed, purpose, n, questions=0.15):
     return out
 
 
-def write_tagging(w: Writer, seed: int, wp, renderers, languages) -> None:
+def write_tagging(w: Writer, seed: int, world, renderers, languages) -> None:
     for code, r in renderers.items():
-        splits = {"validation": wp.eval_per_language, "test": wp.eval_per_language}
+        splits = {"validation": world.eval_per_language, "test": world.eval_per_language}
         if code == "en":
-            splits = {"train": wp.train_examples // 2, "validation": wp.dev_examples, "test": wp.eval_per_language}
+            splits = {"train": world.train_examples // 2, "validation": world.dev_examples,
+                      "test": world.eval_per_language}
         for split, n in splits.items():
             rows = [{"tokens": [t[0] for t in toks], "pos_tags": [tasks.UPOS_TAGS.index(t[1]) for t in toks]}
                     for _, toks in tagged_sentences(r, seed, f"pos-{split}", n)]
@@ -111,10 +126,11 @@ def ccg_tags(tokens) -> list[str]:
     return tags
 
 
-def write_ccgbank(out: Path, seed: int, wp, en: Renderer) -> None:
+def write_ccgbank(out: Path, seed: int, world, en: Renderer) -> None:
     """A CCGbank-shaped directory: data/AUTO/<section>/wsj_<section><nn>.auto, a header line and a
     derivation per sentence. The tree is flat (leaves under one node): the loader reads leaves only."""
-    per_section = {s: (wp.train_examples // 2) // 19 if s < 19 else wp.dev_examples // 3 for s in range(25)}
+    per_section = {section: (world.train_examples // 2) // 19 if section < 19 else world.dev_examples // 3
+                   for section in range(25)}
     for section, n in per_section.items():
         lines = []
         for k, (_, toks) in enumerate(tagged_sentences(en, seed, f"ccg-{section}", n)):
@@ -127,21 +143,32 @@ def write_ccgbank(out: Path, seed: int, wp, en: Renderer) -> None:
 
 
 # --- retrieval: Tatoeba, BUCC, Mewsli-X ---------------------------------------------------------
-def write_retrieval(w: Writer, seed: int, wp, renderers, languages) -> None:
+def write_retrieval(w: Writer, seed: int, world, renderers, languages) -> None:
+    """Tatoeba, BUCC (google/xtreme's gold pairs and mteb's corpora) and Mewsli-X, each an RNG of its own."""
+    write_tatoeba(w, seed, world, renderers, languages)
+    write_bucc(w, seed, world, renderers)
+    write_mewslix(w, seed, world, renderers)
+
+
+def write_tatoeba(w: Writer, seed: int, world, renderers, languages) -> None:
+    """Each language's sentences beside their English ones: the same frames, rendered in both."""
     en = renderers["en"]
-    others = [c for c in renderers if c != "en"]
     rng = rng_for(seed, "tatoeba")
-    frames = [random_frame(rng) for _ in range(wp.eval_per_language)]
-    for code in others:  # google/xtreme kept each raw line's newline
+    frames = [random_frame(rng) for _ in range(world.eval_per_language)]
+    for code in [c for c in renderers if c != "en"]:  # google/xtreme kept each raw line's newline
         iso3 = languages[code].iso3
         rows = [{"source_sentence": text_of(renderers[code].sentence(f)) + "\n",
                  "target_sentence": text_of(en.sentence(f)) + "\n", "source_lang": iso3, "target_lang": "eng"}
                 for f in frames]
         w("google/xtreme", f"tatoeba.{iso3}", "validation", rows, "tatoeba")
 
-    for code in others:  # BUCC: parallel pairs hidden among sentences that have no translation
+
+def write_bucc(w: Writer, seed: int, world, renderers) -> None:
+    """BUCC: parallel pairs hidden among sentences that have no translation."""
+    en = renderers["en"]
+    for code in [c for c in renderers if c != "en"]:
         r = renderers[code]
-        for split, n_gold in (("validation", wp.eval_per_language // 3), ("test", wp.eval_per_language)):
+        for split, n_gold in (("validation", world.eval_per_language // 3), ("test", world.eval_per_language)):
             rng = rng_for(seed, "bucc", code, split)
             gold = [random_frame(rng) for _ in range(n_gold)]
             src = [(text_of(r.sentence(f)), k) for k, f in enumerate(gold)]
@@ -161,7 +188,10 @@ def write_retrieval(w: Writer, seed: int, wp, renderers, languages) -> None:
                   [{"sentence1": [s for s, _ in src], "sentence2": [t for t, _ in tgt],
                     "gold": [[src_pos[k] + 1, tgt_pos[k] + 1] for k in range(n_gold)]}], "mteb_bucc")
 
-    # Mewsli-X: people (entities) with English descriptions; WikiNews-like articles mention them
+
+def mewslix_entities(seed: int) -> list[dict]:
+    """Mewsli-X's candidates: people with English descriptions (what they are, what they like); the
+    job, likes and colour fields are the world's, for the mentions' sentences, not the source's."""
     rng = rng_for(seed, "mewslix", "entities")
     people = [f"{first} {last}" for first in NAMES for last in SURNAMES]
     entities = []
@@ -171,17 +201,23 @@ def write_retrieval(w: Writer, seed: int, wp, renderers, languages) -> None:
         colour = rng.choice(COLORS)
         sentences = [f"{name} is a {job} .", f"{name} likes the {colour} {likes} ."]
         text, spans, pos = " ".join(sentences), [], 0
-        for s in sentences:
-            spans.append({"start": pos, "end": pos + len(s)})
-            pos += len(s) + 1
+        for sentence in sentences:
+            spans.append({"start": pos, "end": pos + len(sentence)})
+            pos += len(sentence) + 1
         entities.append({"entity_id": f"Q{1000 + k}", "title": name, "description": text, "description_language": "en",
                          "description_url": f"https://en.wikipedia.org/wiki/{name.replace(' ', '_')}",
                          "sentence_spans": spans, "job": job, "likes": likes, "colour": colour})
+    return entities
+
+
+def write_mewslix(w: Writer, seed: int, world, renderers) -> None:
+    """Mewsli-X: the candidate entities, and WikiNews-like articles in every language that mention them."""
+    entities = mewslix_entities(seed)
     w("izhx/mewsli-x", "candidate_entities", "test",
       [{k: v for k, v in e.items() if k not in ("job", "likes", "colour")} for e in entities], "entities")
     for split in ("validation", "test"):
         rng = rng_for(seed, "mewslix", split)
-        picks = [rng.choice(entities) for _ in range(wp.eval_per_language)]
+        picks = [rng.choice(entities) for _ in range(world.eval_per_language)]
         frames = []
         for e in picks:  # the mention's sentence says what the description says, in the article's language
             f = dict(random_frame(rng, "like"), neg=False)
@@ -189,21 +225,23 @@ def write_retrieval(w: Writer, seed: int, wp, renderers, languages) -> None:
             f["obj"] = {"noun": e["likes"], "det": "the", "adj": e["colour"]}
             frames.append(f)
         for code, r in renderers.items():
-            rows = []
-            for k, (e, f) in enumerate(zip(picks, frames)):
-                before = text_of(r.sentence(random_frame(rng)))
-                toks = r.sentence(f)
-                sentence = text_of(toks)
-                start, mention = span_of(toks, "subj")
-                text = f"{before} {sentence}"
-                s0 = len(before) + 1
-                rows.append({"context": {"document_title": f"News {k}", "document_url": f"https://{code}.wikinews.org/{k}",
-                                         "document_id": f"{code}-{split}-{k}", "language": code, "text": text,
-                                         "sentence_spans": [{"start": 0, "end": len(before)},
-                                                            {"start": s0, "end": len(text)}],
-                                         "section_title": None},
-                             "mentions": [{"example_id": _uid("mx", code, split, k),
-                                           "mention_span": {"start": s0 + start, "end": s0 + start + len(mention),
-                                                            "text": mention},
-                                           "entity_id": e["entity_id"]}]})
+            rows = [_mewslix_article(r, rng, code, split, k, e, f) for k, (e, f) in enumerate(zip(picks, frames))]
             w("izhx/mewsli-x", code, split, rows, "mewslix")
+
+
+def _mewslix_article(r: Renderer, rng, code: str, split: str, k: int, entity: dict, frame) -> dict:
+    """One article: a sentence of its own, then the sentence that mentions the entity."""
+    before = text_of(r.sentence(random_frame(rng)))
+    toks = r.sentence(frame)
+    sentence = text_of(toks)
+    start, mention = span_of(toks, "subj")
+    text = f"{before} {sentence}"
+    offset = len(before) + 1  # where the mention's sentence starts
+    return {"context": {"document_title": f"News {k}", "document_url": f"https://{code}.wikinews.org/{k}",
+                        "document_id": f"{code}-{split}-{k}", "language": code, "text": text,
+                        "sentence_spans": [{"start": 0, "end": len(before)}, {"start": offset, "end": len(text)}],
+                        "section_title": None},
+            "mentions": [{"example_id": _uid("mx", code, split, k),
+                          "mention_span": {"start": offset + start, "end": offset + start + len(mention),
+                                           "text": mention},
+                          "entity_id": entity["entity_id"]}]}
