@@ -161,6 +161,59 @@ def test_seeds_give_std_and_a_paired_bootstrap_interval(reg):
     assert j.value == pytest.approx(8.2) and j.verdict == "inconclusive"
 
 
+def _intervals(doc: dict):
+    return judge.ExampleIntervals.of({"resamples": 1000, "confidence": 0.95, "seed": 0, "dev": doc}, "xtreme")
+
+
+def test_one_seed_gain_claims_are_judged_on_their_interval_over_examples(reg):
+    """One seed: a gain claim's verdict reads the run's paired bootstrap interval over evaluation examples
+    (stage score) where the run has one, as it reads the interval over seeds with several seeds."""
+    squad, cell = reg.by_id(["squad-gain", "v1-squad-tydiqa-em"])
+    base = {t: 50.0 for t in XTREME}
+    numbers = {"baseline": {1: base}, "squad": {1: {t: 51.0 for t in XTREME}}}  # +1.0 on every target
+    point = judge.judge(squad, _evidence(numbers), [1], reg.bootstrap)
+    assert point.verdict == "same sign" and point.interval is None and point.interval_over == ""
+    ev = _evidence(numbers)
+    # all_task averages the nine targets: squad-gain's interval; it straddles 0, so the sign is not shown
+    ev.intervals = {"squad": {1: _intervals({"all_task": {"low": -0.4, "high": 2.5},
+                                             "tydiqa": {"avg_exact_match": {"low": 0.3, "high": 1.8},
+                                                        "avg_metric": {"low": -9.0, "high": 9.0}}})}}
+    j = judge.judge(squad, ev, [1], reg.bootstrap)
+    assert j.value == pytest.approx(1.0) and j.interval == (-0.4, 2.5) and j.interval_over == "examples"
+    assert j.verdict == "not reproduced"
+    # the TyDiQA EM cell reads its own interval: above 0, the paper's side (+7.4 ± 1 not reached)
+    j = judge.judge(cell, ev, [1], reg.bootstrap)
+    assert j.interval == (0.3, 1.8) and j.verdict == "same sign"
+    # a point within the tolerance is "reproduced" only with its whole interval within it
+    numbers["squad"] = {1: {t: 58.2 for t in XTREME}}
+    ev = _evidence(numbers)
+    assert judge.judge(squad, ev, [1], reg.bootstrap).verdict == "reproduced"
+    ev.intervals = {"squad": {1: _intervals({"all_task": {"low": 6.0, "high": 9.0}})}}
+    assert judge.judge(squad, ev, [1], reg.bootstrap).verdict == "inconclusive"
+    ev.intervals = {"squad": {1: _intervals({"all_task": {"low": 7.6, "high": 8.9}})}}
+    assert judge.judge(squad, ev, [1], reg.bootstrap).verdict == "reproduced"
+    # a run without the interval for the claim's number (a cell's target): the point decides
+    assert judge.judge(cell, ev, [1], reg.bootstrap).interval is None
+
+
+def test_several_seeds_resample_seeds_then_examples(reg):
+    squad = reg.by_id(["squad-gain"])[0]
+    numbers = {"baseline": {s: {t: 40.0 for t in XTREME} for s in (1, 2, 3)},
+               "squad": {s: {t: 40.0 + g for t in XTREME} for s, g in ((1, 7.8), (2, 8.2), (3, 8.6))}}
+    seeds_only = judge.judge(squad, _evidence(numbers), [1, 2, 3], reg.bootstrap)
+    assert seeds_only.interval_over == "seeds" and seeds_only.verdict == "reproduced"
+    ev = _evidence(numbers)  # each run: +-3 points over its examples
+    ev.intervals = {"squad": {s: _intervals({"all_task": {"low": g - 3, "high": g + 3}})
+                              for s, g in ((1, 7.8), (2, 8.2), (3, 8.6))}}
+    both = judge.judge(squad, ev, [1, 2, 3], reg.bootstrap)
+    assert both.interval_over == "seeds and examples" and both.value == pytest.approx(8.2)
+    assert both.interval[0] < seeds_only.interval[0] - 1 and both.interval[1] > seeds_only.interval[1] + 1
+    assert both.verdict == "inconclusive"
+    # one seed's run without intervals (scored before they existed): seeds only
+    del ev.intervals["squad"][3]
+    assert judge.judge(squad, ev, [1, 2, 3], reg.bootstrap).interval == seeds_only.interval
+
+
 def test_number_verdicts():
     assert judge.number_verdict(8.2, 1.0, 7.5, 8.9, True) == "reproduced"
     assert judge.number_verdict(8.2, 1.0, 6.0, 7.5, True) == "inconclusive"

@@ -11,6 +11,7 @@ from conftest import run, trimmed_repo
 from s3_server import KEY_ID, SECRET, configure, s3_server
 
 from xstilts.core import tasks
+from xstilts.eval import headline
 
 # One target of every kind (and of both benchmarks), to keep the suite within minutes.
 # (PAWS-X, a second sentence-pair classification target, is covered by the loader, scorer and
@@ -45,7 +46,12 @@ def test_repro_then_noop_then_experiments(repo):
     t0 = time.time()
     run(["dvc", "repro"], repo)
     first = time.time() - t0
-    metrics = json.loads((repo / "reports/metrics.json").read_text())
+    head = json.loads((repo / "reports/metrics.json").read_text())
+    # metrics.json: the headline numbers only (`dvc exp show`); the per-language rest in metrics_by_language.json
+    assert "accuracy" not in head["xnli"] and "f1" not in head["mlqa"] and "avg_f1" in head["mlqa"]
+    assert head["gain_interval"]["retrieval"]["low"] <= head["gain"]["retrieval"] <= head["gain_interval"][
+        "retrieval"]["high"]
+    metrics = headline.read_metrics(repo / "reports")
     langs = ["en", "qa", "qb", "qc", "qd", "qe"]
     active = {"xnli": "accuracy", "udpos": "f1", "mlqa": "f1", "bucc2018": "f1",
               "tatoeba": "accuracy"}  # xcopa, mewslix: XTREME-R only
@@ -67,7 +73,7 @@ def test_repro_then_noop_then_experiments(repo):
     # reports/metrics.json is `xstilts score` on the pipeline's own folders, number for number
     scores = json.loads((repo / "reports/scores.json").read_text())
     assert scores["profile"] == "tiny" and scores["missing_tasks"] == ["pawsx", "panx", "xquad", "tydiqa"]
-    ours = {k: v for k, v in metrics.items() if k not in ("baseline", "gain", "variant")}
+    ours = arm_scores(metrics)
     assert metrics["variant"]["intermediate"] == "mnli" and metrics["variant"]["target_training"] == "zero_shot"
     for arm, block in (("intermediate", ours), ("baseline", metrics["baseline"])):
         assert json.loads(run(scores["commands"][arm], repo).stdout) == block
@@ -139,22 +145,30 @@ def test_metrics_diff_across_branches(repo):
     run(["dvc", "exp", "run", "-S", "intermediate=none"], repo)
     run("git add -A && git commit -qm 'none results'", repo)
     diff = json.loads(run(["dvc", "metrics", "diff", "main", "--json", "--all"], repo).stdout)
-    changes = diff["reports/metrics.json"]
+    changes = diff["reports/metrics.json"]  # the headline numbers; the per-language ones: --targets
+    assert "reports/metrics_by_language.json" not in diff
     assert changes["variant.intermediate"]["new"] == "none"  # strings: old/new, no numeric diff
     changes = {k: c for k, c in changes.items() if not k.startswith("variant.")}
-    assert {"retrieval", "xnli.avg_metric", "xnli.accuracy.qa", "udpos.f1.qc", "gain.retrieval",
-            "baseline.xnli.accuracy.en", "bucc2018.f1.qb", "mlqa.exact_match.qd"} <= set(changes)
-    assert any(c["diff"] != 0 for k, c in changes.items() if not k.startswith("baseline."))
-    # the baseline arm is the same model on both branches
-    assert all(c["diff"] == 0 for k, c in changes.items() if k.startswith("baseline."))
-    # with intermediate=none both arms are the same model: the gain is exactly zero
+    by_language = json.loads(run(["dvc", "metrics", "diff", "main", "--json", "--all", "--targets",
+                                  "reports/metrics_by_language.json"], repo).stdout)["reports/metrics_by_language.json"]
+    assert {"retrieval", "xnli.avg_metric", "gain.retrieval", "mlqa.avg_f1", "gain_interval.retrieval.low"} <= set(
+        changes)
+    assert {"xnli.accuracy.qa", "udpos.f1.qc", "baseline.xnli.accuracy.en", "bucc2018.f1.qb",
+            "mlqa.exact_match.qd", "gain.udpos.f1.qc"} <= set(by_language)
+    assert not {k for k in changes if k.split(".")[-1] in ("en", "qa", "qb", "qc", "qd", "qe")}
+    for every in (changes, by_language):
+        assert any(c["diff"] != 0 for k, c in every.items() if not k.startswith("baseline."))
+        # the baseline arm is the same model on both branches
+        assert all(c["diff"] == 0 for k, c in every.items() if k.startswith("baseline."))
+    # with intermediate=none both arms are the same model: the gain is exactly zero, and so is its interval
     now = json.loads((repo / "reports/metrics.json").read_text())
     assert now["gain"]["retrieval"] == pytest.approx(0, abs=1e-9)
     assert all(v["avg_metric"] == pytest.approx(0, abs=1e-9) for k, v in now["gain"].items() if isinstance(v, dict))
+    assert now["gain_interval"]["retrieval"] == {"low": 0.0, "high": 0.0}
 
 
 def arm_scores(metrics: dict) -> dict:
-    return {k: v for k, v in metrics.items() if k not in ("baseline", "gain", "variant")}
+    return {k: v for k, v in metrics.items() if k not in ("baseline", "gain", "gain_interval", "variant")}
 
 
 @pytest.mark.slow
@@ -162,7 +176,7 @@ def test_variants_are_one_param_away(repo):
     """issue 5: multi-task + MLM + a language mix + a size in one experiment, then translate-train."""
     run(["git", "checkout", "--", "params.yaml"], repo)
     run(["dvc", "repro"], repo)  # back to the committed params (run-cache), or the first run when alone
-    base = json.loads((repo / "reports/metrics.json").read_text())
+    base = headline.read_metrics(repo / "reports")
 
     # no early stop: with 9 tasks of 100 examples beside ~1,000 MLM lines, a stop after a few
     # evaluations can leave a task undrawn, and every member must be seen to take part
@@ -180,7 +194,7 @@ def test_variants_are_one_param_away(repo):
     assert all(drawn[n] > 0 for n in log["members"])
     rows = [json.loads(l) for l in (repo / "data/translated/intermediate/mnli/train.jsonl").read_text().splitlines()]
     assert {r["lang"] for r in rows} == {"en", "qb"} and len(rows) == 100
-    metrics = json.loads((repo / "reports/metrics.json").read_text())
+    metrics = headline.read_metrics(repo / "reports")
     assert metrics["variant"]["intermediate"] == "multitask" and metrics["variant"]["intermediate_mlm"] == "true"
     assert metrics["variant"]["intermediate_languages"] == "en,qb" and metrics["variant"]["intermediate_size"] == "100"
     assert arm_scores(metrics) != arm_scores(base)  # the numbers changed (the trimmed world's XNLI may sit at chance)
@@ -199,7 +213,7 @@ def test_variants_are_one_param_away(repo):
     assert tl["target_training"] == "translate_train" and set(tl["runs"]) == {"en", "qb"}
     qb_train = (repo / "data/translated/udpos/qb/train.jsonl").read_text().splitlines()
     assert len(qb_train) > 0 and json.loads(qb_train[0])["lang"] == "qb"
-    metrics = json.loads((repo / "reports/metrics.json").read_text())
+    metrics = headline.read_metrics(repo / "reports")
     assert metrics["variant"]["target_training"] == "translate_train" and "xnli" not in metrics
 
     def qb(block):  # UD-POS's qb F1 in each arm: a language both runs score
@@ -302,7 +316,9 @@ def test_family_grid_on_slurm_sharing_s3_then_a_fresh_clone_runs_nothing(repo, s
         metrics = json.loads(run(["git", "show", f"{bert['commit']}:reports/metrics.json"], repo).stdout)
         assert {"xnli", "xcopa", "udpos", "mlqa", "tatoeba", "mewslix"} <= set(metrics)
         assert "pawsx" not in metrics and "bucc2018" not in metrics and "all_task" not in metrics
-        assert list(metrics["xcopa"]["accuracy"]) == ["qa", "qb", "qc", "qd", "qe"]
+        by_language = json.loads(run(["git", "show", f"{bert['commit']}:reports/metrics_by_language.json"],
+                                     repo).stdout)
+        assert list(by_language["xcopa"]["accuracy"]) == ["qa", "qb", "qc", "qd", "qe"]
         assert {"classification", "multi_choice", "retrieval"} <= set(metrics)  # XNLI+XCOPA, Tatoeba+Mewsli-X
         # what each run cost, measured in its job (CPU here) and summed by the grid
         cost = bert["provenance"]["cost"]

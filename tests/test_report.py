@@ -25,8 +25,10 @@ def _block(value: float, targets) -> dict:
     return out
 
 
-@pytest.fixture
-def workspace(tmp_path, monkeypatch):
+@pytest.fixture(params=["split", "one file"])
+def workspace(tmp_path, monkeypatch, request):
+    """reports/metrics.json as the score stage writes it now (headline numbers, the rest in
+    metrics_by_language.json) or as it wrote it before (everything in one file): the report reads both."""
     for f in ("params.yaml", "claims.yaml", "families.yaml"):
         shutil.copy(ROOT / f, tmp_path / f)
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -37,6 +39,11 @@ def workspace(tmp_path, monkeypatch):
     metrics = {**_block(50.0, XTREME), "baseline": _block(45.0, XTREME), "gain": _block(5.0, XTREME),
                "variant": {"intermediate": "mnli", "intermediate_mlm": "false", "intermediate_languages": "en",
                            "intermediate_size": "all", "target_training": "zero_shot"}}
+    if request.param == "split":
+        from xstilts.eval import headline
+        head, detail = headline.split_summary(_block(50.0, XTREME), _block(45.0, XTREME))
+        metrics = {**head, "gain_interval": {"all_task": {"low": 1.0, "high": 9.0}}, "variant": metrics["variant"]}
+        (tmp_path / "reports/metrics_by_language.json").write_text(json.dumps(detail))
     (tmp_path / "reports/metrics.json").write_text(json.dumps(metrics))
     (tmp_path / "reports/scores.json").write_text(json.dumps({
         "scored": {t: {"split": "dev", "languages": LANGS} for t in XTREME}, "missing_tasks": [],

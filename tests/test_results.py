@@ -24,12 +24,15 @@ def _git(*args, cwd):
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
 
-def _commit(repo, params: dict, inter: float, base: float, code: str = "print(1)\n", message="run"):
+def _commit(repo, params: dict, inter: float, base: float, code: str = "print(1)\n", message="run",
+            gain_interval: dict | None = None):
     (repo / "stages").mkdir(exist_ok=True)
     (repo / "stages" / "score.py").write_text(code)
     (repo / "params.yaml").write_text(yaml.safe_dump(params))
     (repo / "reports").mkdir(exist_ok=True)
     by_split = {s: {"intermediate": _result(inter), "baseline": _result(base)} for s in ("dev", "test")}
+    if gain_interval is not None:  # what the score stage writes beside the splits
+        by_split["gain_interval"] = gain_interval
     (repo / results.BY_SPLIT).write_text(json.dumps(by_split))
     md5 = hashlib.md5(code.encode()).hexdigest()
     lock = {"schema": "2.0", "stages": {"score": {"cmd": "xstilts score", "deps": [
@@ -161,6 +164,41 @@ def test_grid_file_keeps_current_runs_for_a_clone_without_refs(repo, raw, reg):
     assert [r.source for r in kept] == ["grid.json"] and kept[0].stale == []
     (repo / "stages" / "score.py").write_text("print(3)\n")
     assert results.read_grid()[0].stale != []
+
+
+def test_runs_carry_their_gain_intervals_to_the_verdict_and_old_grid_entries_read_without(repo, raw, reg):
+    """metrics_by_split.json's intervals over examples travel with the run (git, then reports/grid.json)
+    to judge.py; a grid.json entry collected before they existed has none, and its claims are judged on
+    the point as before."""
+    seed = raw["seed"]
+    params = claims.with_overrides(raw, reg.overrides("squad", "tiny", seed))
+    interval = {"resamples": 1000, "confidence": 0.95, "seed": 0,
+                "dev": {"all_task": {"low": 2.0, "high": 14.0}, "xnli": {"avg_metric": {"low": 1.0, "high": 15.0}}},
+                "test": {"all_task": {"low": 3.0, "high": 13.0}}}
+    _commit(repo, params, 58.0, 50.0, gain_interval=interval)
+    [run] = results.collect_runs()
+    assert set(run.by_split) == {"dev", "test"} and run.gain_interval == interval
+    squad = reg.by_id(["squad-gain"])[0]
+
+    def verdict(runs):
+        found, _ = matching.match(reg, runs, raw, "tiny")
+        return judge.judge(squad, matching.evidence(found), [seed], reg.bootstrap)
+    j = verdict([run])  # +8.0 is within 8.2 +- 1, its interval over examples is not
+    assert j.interval == (2.0, 14.0) and j.interval_over == "examples" and j.verdict == "inconclusive"
+    found, _ = matching.match(reg, [run], raw, "tiny")
+    results.write_grid(matching.grid_runs(found), "tiny")
+    [kept] = results.read_grid()
+    assert kept.gain_interval == interval and set(kept.by_split) == {"dev", "test"}
+    assert verdict([kept]).verdict == "inconclusive"
+    # the grid.json of older code: no intervals in its entries
+    doc = json.loads(results.GRID_FILE.read_text())
+    for entry in doc["runs"]:
+        entry.pop("gain_interval")
+    results.GRID_FILE.write_text(json.dumps(doc))
+    [old] = results.read_grid()
+    assert old.gain_interval == {} and old.by_split == kept.by_split and not old.stale
+    j = verdict([old])
+    assert j.interval is None and j.value == pytest.approx(8.0) and j.verdict == "reproduced"
 
 
 def test_override_values_use_dvc_set_syntax():

@@ -1,11 +1,22 @@
 """Judging claims (xstilts/claims/claims.py) on collected runs.
 
-Judging (`judge`): the numbers come from runs (xstilts/experiments/runs.py), one per setting and seed. A
-rule reads a `View`: a setting's score on a split, target and metric (the intermediate arm, or
-for the setting `baseline` the baseline arm), averaged over a multiset of seeds. The claimed
+Judging (`judge`): the numbers come from runs (xstilts/experiments/results.py), one per setting and
+seed. A rule reads a `View`: a setting's score on a split, target and metric (the intermediate arm,
+or for the setting `baseline` the baseline arm), averaged over a multiset of seeds. The claimed
 quantity is the rule on all seeds; its spread is the standard deviation of the rule over single
-seeds; its interval is the percentile bootstrap over seeds (the same resampled seeds for every
-setting, so gains stay paired with their baseline).
+seeds.
+
+Its interval, which a verdict needs whole on one side (number_verdict, statement_verdict):
+  * several seeds: the percentile bootstrap over seeds (the same resampled seeds for every setting,
+    so gains stay paired with their baseline). For a gain claim (`gain`, `gain_avg`) whose runs all
+    carry the score stage's intervals over evaluation examples, each replicate then also resamples
+    the examples: every drawn seed's gain moves by a draw from a normal distribution as wide as that
+    run's example interval (a two-level bootstrap, seeds then examples; the example level by its
+    normal approximation, the runs keeping intervals, not replicates);
+  * one seed: for such a gain claim, the run's own paired bootstrap interval over evaluation examples
+    (stage score: xstilts/eval/intervals.py; `gain_avg` over all of a benchmark's targets, or over a
+    group's, is all_task's or the group's interval); otherwise none, and the verdict reads the point.
+`Judgement.interval_over` says which ("seeds", "examples", "seeds and examples").
 """
 from __future__ import annotations
 
@@ -15,6 +26,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from xstilts.claims.claims import BASELINE, NOT_RUN, Claim, ClaimsError
+from xstilts.core import tasks
 
 # --- the numbers a claim reads ------------------------------------------------------------------
 METRIC_KEYS = ("avg_metric", "avg_f1", "avg_exact_match")
@@ -52,6 +64,51 @@ class View:
 
 class MissingNumber(KeyError):
     pass
+
+
+EXAMPLE_RULES = ("gain", "gain_avg")   # rules whose number is one run's gain, so its example interval applies
+
+
+@dataclass
+class ExampleIntervals:
+    """One run's intervals of its gains over evaluation examples (metrics_by_split.json's
+    `gain_interval`): {(split, task, key): (low, high)} for the task averages, and for all_task and the
+    groups {(split, frozenset(targets they average), "avg_metric"): (low, high)}."""
+    values: dict
+    confidence: float
+
+    @classmethod
+    def of(cls, doc: dict, benchmark: str) -> ExampleIntervals:
+        averaged = {"all_task": tasks.BENCHMARK_TARGETS[benchmark], **tasks.BENCHMARK_GROUPS[benchmark]}
+        values = {}
+        for split, entries in doc.items():
+            if not isinstance(entries, dict):
+                continue  # the bootstrap's settings beside the splits
+            for name, entry in entries.items():
+                if "low" in entry:
+                    if name in averaged:
+                        values[(split, frozenset(averaged[name]), "avg_metric")] = (entry["low"], entry["high"])
+                else:
+                    values.update({(split, name, key): (v["low"], v["high"]) for key, v in entry.items()})
+        return cls(values, float(doc.get("confidence", 0.95)))
+
+    def of_rule(self, rule: dict) -> tuple[float, float] | None:
+        """The interval of a `gain` or `gain_avg` rule's number in this run, or None."""
+        split = rule.get("split", "dev")
+        if rule["kind"] == "gain":
+            return self.values.get((split, rule["target"], rule.get("metric", "avg_metric")))
+        if rule["kind"] == "gain_avg":
+            if len(rule["targets"]) == 1:
+                return self.values.get((split, rule["targets"][0], "avg_metric"))
+            return self.values.get((split, frozenset(rule["targets"]), "avg_metric"))
+        return None
+
+    def sd(self, rule: dict) -> float | None:
+        """The rule's standard error over examples, read off its interval as a normal one."""
+        found = self.of_rule(rule)
+        if found is None:
+            return None
+        return (found[1] - found[0]) / (2 * statistics.NormalDist().inv_cdf(1 - (1 - self.confidence) / 2))
 
 
 @dataclass
@@ -121,12 +178,13 @@ class Judgement:
     verdict: str
     value: float | None = None       # on all seeds
     std: float | None = None         # over single seeds (None with one seed)
-    interval: tuple[float, float] | None = None   # bootstrap interval of the value (None with one seed)
+    interval: tuple[float, float] | None = None   # bootstrap interval of the value (None: the point decides)
     stat_interval: tuple[float, float] | None = None
     seeds: tuple[int, ...] = ()
     missing: tuple[str, ...] = ()    # settings@seed without a run
     detail: dict = field(default_factory=dict)
     provenance: list[dict] = field(default_factory=list)
+    interval_over: str = ""          # what `interval` resamples: seeds | examples | seeds and examples
 
     @property
     def delta(self) -> float | None:
@@ -168,10 +226,21 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 class Evidence:
     """The numbers of every setting at every seed: {setting: {seed: {(split, task, key): value}}},
-    with the provenance of each (setting, seed)."""
+    with the provenance of each (setting, seed), and where its run has them the intervals of the
+    setting's gains over evaluation examples: {setting: {seed: ExampleIntervals}}."""
 
-    def __init__(self, numbers: dict[str, dict[int, dict]], provenance: dict[str, dict[int, dict]]):
-        self.numbers, self.provenance = numbers, provenance
+    def __init__(self, numbers: dict[str, dict[int, dict]], provenance: dict[str, dict[int, dict]],
+                 intervals: dict[str, dict[int, ExampleIntervals]] | None = None):
+        self.numbers, self.provenance, self.intervals = numbers, provenance, intervals or {}
+
+    def example_sd(self, claim: Claim, seeds: list[int]) -> dict[int, float] | None:
+        """{seed: the claim's standard error over examples in that seed's run}, when the claim is a gain
+        of one setting and every seed's run has its interval; else None."""
+        if claim.is_statement or claim.rule["kind"] not in EXAMPLE_RULES:
+            return None
+        runs = self.intervals.get(claim.rule["setting"], {})
+        out = {seed: runs[seed].sd(claim.rule) if seed in runs else None for seed in seeds}
+        return None if any(v is None for v in out.values()) else out
 
     def view(self, settings, seeds: list[int]) -> View:
         out = {}
@@ -208,18 +277,26 @@ def judge(claim: Claim, evidence: Evidence, seeds: list[int], bootstrap: dict) -
     low = high = outcome.value
     slow = shigh = outcome.stat
     interval = stat_interval = None
+    over = ""
+    examples = evidence.example_sd(claim, seeds)
+    if len(seeds) == 1 and examples is not None:  # one seed: the run's own interval over examples
+        interval = low, high = evidence.intervals[claim.rule["setting"]][seeds[0]].of_rule(claim.rule)
+        over = "examples"
     if len(seeds) > 1:
         rng = random.Random(bootstrap["seed"])
         values, stats = [], []
         for _ in range(bootstrap["resamples"]):
             sample = [rng.choice(seeds) for _ in seeds]
             o = apply_rule(claim.rule, evidence.view(settings, sample))
-            values.append(o.value)
+            # seeds, then examples: each drawn seed's gain moves within its run's example interval
+            noise = sum(rng.gauss(0.0, examples[s]) for s in sample) / len(sample) if examples else 0.0
+            values.append(o.value + noise)
             stats.append(o.stat)
         alpha = (1 - bootstrap["confidence"]) / 2
         values.sort()
         low, high = percentile(values, alpha), percentile(values, 1 - alpha)
         interval = (low, high)
+        over = "seeds and examples" if examples else "seeds"
         if outcome.stat is not None:
             stats.sort()
             slow, shigh = percentile(stats, alpha), percentile(stats, 1 - alpha)
@@ -232,4 +309,4 @@ def judge(claim: Claim, evidence: Evidence, seeds: list[int], bootstrap: dict) -
     else:
         verdict = number_verdict(claim.paper_value, claim.tolerance, low, high, claim.relative)
     return Judgement(claim, verdict, outcome.value, std, interval, stat_interval, tuple(seeds), (), outcome.detail,
-                     provenance)
+                     provenance, over)

@@ -35,7 +35,8 @@ INTERMEDIATE_MODELS = Path("models/intermediate")
 
 # reports/
 REPORTS = Path("reports")
-METRICS = REPORTS / "metrics.json"
+METRICS = REPORTS / "metrics.json"                # the headline numbers (`dvc exp show`)
+METRICS_BY_LANGUAGE = REPORTS / "metrics_by_language.json"   # the rest: per-language scores and gains
 SCORES = REPORTS / "scores.json"
 BY_SPLIT = REPORTS / "metrics_by_split.json"
 GRID_FILE = REPORTS / "grid.json"

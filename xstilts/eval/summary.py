@@ -1,22 +1,15 @@
-"""What the score stage writes (stages/score.py): both arms' scores, the gain, the settings behind
-the numbers, and the command that reproduces each arm's block."""
+"""What the score stage writes (stages/score.py): both arms' scores, the gain and its interval over
+evaluation examples (xstilts/eval/intervals.py), the settings behind the numbers, and the command that
+reproduces each arm's block; the numbers split between reports/metrics.json (the headline) and
+reports/metrics_by_language.json (the rest) as xstilts/eval/headline.py splits them."""
 from __future__ import annotations
 
 import json
 import sys
 
 from xstilts.core import config, io, paths
-from xstilts.eval import scorer
-
-
-def subtract(a: dict, b: dict) -> dict:
-    """a - b on the keys both have (a task or group one arm lacks has no gain)."""
-    out = {}
-    for k, v in a.items():
-        if k not in b:
-            continue
-        out[k] = subtract(v, b[k]) if isinstance(v, dict) else v - b[k]
-    return out
+from xstilts.eval import intervals, scorer
+from xstilts.eval.headline import INTERVAL, split_summary
 
 
 def weights(info) -> str:
@@ -55,50 +48,59 @@ def command(params: config.Params, arm: str) -> str:
     return cmd + (f" --languages {','.join(params.languages)}" if params.languages else "")
 
 
-def build(params: config.Params) -> tuple[dict, dict, dict]:
-    by_split, info, notes = {}, {}, []
+def build(params: config.Params) -> tuple[dict, dict, dict, dict]:
+    """(metrics.json, metrics_by_language.json, scores.json, metrics_by_split.json)."""
+    by_split, info, notes, gain_interval = {}, {}, [], {**intervals.SETTINGS}
     for split in ("dev", "test"):
         by_split[split] = {}
         for arm in paths.ARMS:
             by_split[split][arm], scored = scorer.evaluate(paths.PREDICTIONS / arm, paths.LABELS, params.benchmark,
                                                                   split, languages_of(params))
             notes += scored["notes"]  # every arm and split: each note names its predictions file
-            if split == params.eval_split:
-                info[arm] = scored
+            info.setdefault(split, {})[arm] = scored
+        gain_interval[split] = intervals.gain_intervals(
+            (paths.PREDICTIONS / "intermediate", paths.PREDICTIONS / "baseline"), paths.LABELS, params.benchmark,
+            info[split]["intermediate"]["scored"], (by_split[split]["intermediate"], by_split[split]["baseline"]))
     results = by_split[params.eval_split]
-    ours, base = results["intermediate"], results["baseline"]
-    summary = {**ours, "baseline": base, "gain": subtract(ours, base), "variant": variant(params)}
-    scored = info["intermediate"]
+    head, detail = split_summary(results["intermediate"], results["baseline"])
+    summary = {**head, INTERVAL: gain_interval[params.eval_split], "variant": variant(params)}
+    scored = info[params.eval_split]["intermediate"]
     scores = {"profile": params.profile, "benchmark": params.benchmark, "intermediate": params.intermediate,
               "variant": variant(params), "seed": params.seed, "eval_split": params.eval_split,
               "targets": params.active_targets, "scored": scored["scored"], "missing_tasks": scored["missing_tasks"],
               "commands": {arm: command(params, arm) for arm in paths.ARMS},
+              INTERVAL: intervals.SETTINGS,
               "note": ("profile tiny: numbers from the embedded synthetic world, not the paper's data"
                        if params.profile == "tiny" else "profile paper"),
               # unanswered questions and the like: scored (0), but the numbers should not be read without them
               "notes": notes}
-    return summary, scores, by_split
+    return summary, detail, scores, {**by_split, INTERVAL: gain_interval}
 
 
 def overall_line(summary: dict, benchmark: str) -> str:
     if "all_task" in summary:
-        return f"{benchmark} {summary['all_task']:.1f} ({summary['gain']['all_task']:+.1f})"
+        ci = summary.get(INTERVAL, {}).get("all_task")
+        within = f", {intervals.CONFIDENCE:.0%} [{ci['low']:+.1f}, {ci['high']:+.1f}]" if ci else ""
+        return f"{benchmark} {summary['all_task']:.1f} ({summary['gain']['all_task']:+.1f}{within})"
     return f"{benchmark}: no overall score (not every task of the benchmark ran)"
 
 
 def write_scores(params) -> None:
-    """Stage `score`: both arms scored; reports/metrics.json, scores.json and metrics_by_split.json."""
+    """Stage `score`: both arms scored; reports/metrics.json, metrics_by_language.json, scores.json and
+    metrics_by_split.json."""
     try:
-        summary, scores, by_split = build(params)
+        summary, detail, scores, by_split = build(params)
     except BaseException:
         # DVC removed this stage's outputs before running it, the git-tracked metrics among them: say so
-        gone = [str(p) for p in (paths.METRICS, paths.SCORES, paths.BY_SPLIT) if not p.exists()]
+        gone = [str(p) for p in (paths.METRICS, paths.METRICS_BY_LANGUAGE, paths.SCORES, paths.BY_SPLIT)
+                if not p.exists()]
         if gone:
             print(f"note: scoring failed, and DVC removed {', '.join(gone)} before it ran; `git checkout -- "
                   f"{' '.join(gone)}` brings back the committed ones (docs/failures.md)", file=sys.stderr)
         raise
     io.atomic_write_text(paths.BY_SPLIT, json.dumps(by_split, indent=1) + "\n")
     io.atomic_write_text(paths.METRICS, json.dumps(summary, indent=2) + "\n")
+    io.atomic_write_text(paths.METRICS_BY_LANGUAGE, json.dumps(detail, indent=1) + "\n")
     io.atomic_write_text(paths.SCORES, json.dumps(scores, indent=2) + "\n")
     line = ", ".join(f"{t} {summary[t]['avg_metric']:.1f} ({summary['gain'][t]['avg_metric']:+.1f})"
                      for t in scores["scored"])

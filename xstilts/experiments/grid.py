@@ -32,7 +32,11 @@ def print_judgements(judged) -> None:
             if j.std is not None:
                 ours += f"±{j.std:.1f}"
         delta = "-" if j.delta is None else f"{j.delta:+.1f}"
-        print(f"{c.id:<34} {fmt(c.paper_value, c.relative):>9} {ours:>16} {delta:>7}  {j.verdict}"
+        within = ""
+        if j.interval is not None and not c.is_statement:
+            within = f" (interval over {j.interval_over}: [{fmt(j.interval[0], c.relative)}, " \
+                     f"{fmt(j.interval[1], c.relative)}])"
+        print(f"{c.id:<34} {fmt(c.paper_value, c.relative):>9} {ours:>16} {delta:>7}  {j.verdict}{within}"
               + (f" (missing: {', '.join(j.missing[:3])}{', ...' if len(j.missing) > 3 else ''})" if j.missing else ""))
 
 

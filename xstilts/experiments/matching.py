@@ -12,7 +12,7 @@ import math
 
 from xstilts.claims import families
 from xstilts.claims.claims import BASELINE, SETTING_PARAMS, with_overrides
-from xstilts.claims.judge import Evidence, flatten
+from xstilts.claims.judge import Evidence, ExampleIntervals, flatten
 from xstilts.experiments.results import Run
 
 IGNORED_PARAMS = {"eval_split", "seeds"}   # both splits are in every run; `seeds` is the grid's, not a run's
@@ -102,7 +102,9 @@ def max_difference(a: dict, b: dict, arm: str) -> float:
 
 
 def evidence(found: dict[str, dict[int, Run]]) -> Evidence:
-    numbers, provenance = {}, {}
+    """The numbers of every setting at every seed, their provenance, and for each setting's own
+    experiment (not the baseline) the intervals of its run's gains over evaluation examples."""
+    numbers, provenance, intervals = {}, {}, {}
     for name, by_seed in found.items():
         arm = "baseline" if name == BASELINE else "intermediate"
         for seed, run in by_seed.items():
@@ -111,7 +113,10 @@ def evidence(found: dict[str, dict[int, Run]]) -> Evidence:
                 flat.update(flatten(arms[arm], split))
             numbers.setdefault(name, {})[seed] = flat
             provenance.setdefault(name, {})[seed] = {"arm": arm, **run.provenance}
-    return Evidence(numbers, provenance)
+            if arm == "intermediate" and run.gain_interval:
+                intervals.setdefault(name, {})[seed] = ExampleIntervals.of(
+                    run.gain_interval, run.params.get("benchmark", "xtreme"))
+    return Evidence(numbers, provenance, intervals)
 
 
 def grid_runs(found: dict[str, dict[int, Run]]) -> list[Run]:

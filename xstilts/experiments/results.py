@@ -2,9 +2,11 @@
 
 Where results live: every experiment `dvc exp run` made (git refs `refs/exps/<baseline>/<name>`),
 every local branch, and HEAD (xstilts/experiments/gitrefs.py). At each such commit the score stage
-left git-tracked files (reports/metrics_by_split.json: both arms, both splits) and dvc.lock. A
-commit's results are a *run*: its params, its numbers, and their provenance (experiment name,
-commit, and from dvc.lock the hash of the score stage and of the intermediate encoder it scored).
+left git-tracked files (reports/metrics_by_split.json: both arms, both splits, and the gains'
+intervals over evaluation examples) and dvc.lock. A commit's results are a *run*: its params, its
+numbers, the gains' intervals (none in runs scored before they existed), and their provenance
+(experiment name, commit, and from dvc.lock the hash of the score stage and of the intermediate
+encoder it scored).
 A run is current when its code is the code here (xstilts/experiments/provenance.py).
 
 `write_grid` writes reports/grid.json (the report stage's input): the current runs that match a
@@ -25,6 +27,7 @@ from xstilts.experiments.provenance import code_deps, current_md5, md5_json, pip
 
 GRID_FILE = paths.GRID_FILE
 BY_SPLIT = str(paths.BY_SPLIT)
+INTERVAL = "gain_interval"  # metrics_by_split.json's key beside the splits (xstilts/eval/summary.py)
 
 
 @dataclass
@@ -36,14 +39,24 @@ class Run:
     by_split: dict              # {split: {arm: evaluate.py output}}
     provenance: dict
     stale: list[str] = field(default_factory=list)
+    # the intermediate arm's gains' intervals over evaluation examples: {"resamples", "confidence", "seed",
+    # split: {name: {low, high}} or {task: {key: {low, high}}}}; {} for a run scored before they existed
+    gain_interval: dict = field(default_factory=dict)
 
     @property
     def seed(self) -> int:
         return self.params["seed"]
 
     def as_dict(self) -> dict:
-        return {"source": self.source, "name": self.name, "commit": self.commit, "params": self.params,
-                "provenance": self.provenance, "by_split": self.by_split}
+        out = {"source": self.source, "name": self.name, "commit": self.commit, "params": self.params,
+               "provenance": self.provenance, "by_split": self.by_split}
+        return {**out, INTERVAL: self.gain_interval} if self.gain_interval else out
+
+
+def split_by_split(doc: dict) -> tuple[dict, dict]:
+    """metrics_by_split.json -> ({split: {arm: ...}}, its gain intervals, {} when it has none)."""
+    doc = dict(doc)
+    return doc, doc.pop(INTERVAL, None) or {}
 
 
 def make_run(kind: str, name: str, commit: str, by_split_text: str | None, lock_text: str | None,
@@ -63,7 +76,8 @@ def make_run(kind: str, name: str, commit: str, by_split_text: str | None, lock_
                                        if o["path"] == BY_SPLIT), None),
                   "encoder_md5": encoder_md5(stages),
                   "code_md5": md5_json(deps)}
-    return Run(kind, name, commit, params, json.loads(by_split_text), provenance, stale_files(deps))
+    by_split, gain_interval = split_by_split(json.loads(by_split_text))
+    return Run(kind, name, commit, params, by_split, provenance, stale_files(deps), gain_interval)
 
 
 # the stage that trains the intermediate arm's encoder; `inter@intermediate` in runs committed before the rename
@@ -140,8 +154,11 @@ def read_grid() -> list[Run]:
     runs, here = [], current_code_md5()
     for r in doc.get("runs", []):
         fresh = r["provenance"].get("code_md5") == here
-        runs.append(Run("grid.json", r["name"], r["commit"], r["params"], r["by_split"], dict(r["provenance"]),
-                        [] if fresh else ["(code changed since it was collected)"]))
+        # an entry written before the intervals existed has none: its claims are judged on point values
+        by_split, gain_interval = split_by_split(r["by_split"])
+        runs.append(Run("grid.json", r["name"], r["commit"], r["params"], by_split, dict(r["provenance"]),
+                        [] if fresh else ["(code changed since it was collected)"],
+                        r.get(INTERVAL) or gain_interval))
     return runs
 
 

@@ -46,6 +46,25 @@ class Scores(dict):
         self.notes = list(notes)
 
 
+@dataclass
+class Examples:
+    """One language file's evaluation examples as the paired bootstrap over examples resamples them
+    (xstilts/eval/intervals.py): the units drawn (a line, a sentence, a question, a query, a source
+    sentence), one row of numbers per unit, and how the column sums over any multiset of units give
+    the file's metrics (0-100), each as its scorer computes it on the whole file:
+      ("mean", c)        100 * (sum of column c) / (number of units): accuracy, QA EM and F1, mAP@20
+      ("f1", c, p, g)    100 * 2 * correct / (predicted + gold), 0 when both are 0: micro F1 of counts"""
+    ids: list
+    rows: list[tuple[float, ...]]
+    metrics: dict[str, tuple]
+
+
+def accuracy_examples(pred: list, gold: list) -> Examples:
+    """One unit per line: 1 when the prediction is the gold value."""
+    return Examples(list(range(len(gold))), [(float(p == g),) for p, g in zip(pred, gold)],
+                    {"accuracy": ("mean", 0)})
+
+
 class Kind:
     name: str = ""
     suffix: str = "tsv"        # leaderboard files: <split>-<lang>.<suffix>
@@ -115,7 +134,14 @@ class Kind:
         the scorer should report notes with them. A file that cannot be read raises FileFormatError."""
         raise ScoreError(f"no scorer for task kind '{self.name}' ({task.name})")
 
+    def examples(self, task, pred_path: Path, label_path: Path, lang: str) -> Examples | None:
+        """One language file's examples for the bootstrap interval of its metrics (files `score` has
+        already read and checked); None: the kind has no such decomposition, and no interval."""
+        return None
+
     def avg_metric(self, averages: dict) -> float:
+        """The task's avg_metric from its per-metric language averages (numbers, or numpy arrays of
+        bootstrap replicates: xstilts/eval/intervals.py)."""
         return averages[f"avg_{self.main_metric}"]
 
 

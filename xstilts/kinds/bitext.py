@@ -3,7 +3,17 @@ indexes the non-English side and queries with English). Files: one line per quer
 (gold / predicted) match; scored by accuracy."""
 from __future__ import annotations
 
-from xstilts.kinds.base import Kind, RetrievalRun, accuracy, lines_text, queries, read_values, same_count, split_rows
+from xstilts.kinds.base import (
+    Kind,
+    RetrievalRun,
+    accuracy,
+    accuracy_examples,
+    lines_text,
+    queries,
+    read_values,
+    same_count,
+    split_rows,
+)
 
 
 class Bitext(Kind):
@@ -29,3 +39,7 @@ class Bitext(Kind):
         gold, pred = read_values(label_path, "a match"), read_values(pred_path, "a match")
         same_count(pred, gold, pred_path, label_path, "lines")
         return accuracy(pred, gold)
+
+    def examples(self, task, pred_path, label_path, lang):
+        """One unit per query (an English sentence and its match)."""
+        return accuracy_examples(read_values(pred_path, "a match"), read_values(label_path, "a match"))

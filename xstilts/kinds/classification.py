@@ -2,7 +2,7 @@
 name per row; leaderboard files hold one label per line."""
 from __future__ import annotations
 
-from xstilts.kinds.base import Kind, accuracy, check_labels, lines_text, read_values, same_count
+from xstilts.kinds.base import Kind, accuracy, accuracy_examples, check_labels, lines_text, read_values, same_count
 from xstilts.metrics import text as metrics
 
 
@@ -51,3 +51,6 @@ class Classification(Kind):
         same_count(pred, gold, pred_path, label_path, "lines")
         check_labels(pred_path, task, pred, gold)
         return accuracy(pred, gold)
+
+    def examples(self, task, pred_path, label_path, lang):
+        return accuracy_examples(read_values(pred_path, "a label"), read_values(label_path, "a label"))

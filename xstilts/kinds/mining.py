@@ -3,7 +3,16 @@ tuned on dev gold to maximize F1 and applied to test. Files: one "<xx-id>\\t<en-
 scored by F1 over sets of pairs (the same function tunes the threshold)."""
 from __future__ import annotations
 
-from xstilts.kinds.base import FileFormatError, Kind, RetrievalRun, found_line, queries, read_lines, split_rows
+from xstilts.kinds.base import (
+    Examples,
+    FileFormatError,
+    Kind,
+    RetrievalRun,
+    found_line,
+    queries,
+    read_lines,
+    split_rows,
+)
 from xstilts.metrics import retrieval as rmetrics
 
 
@@ -42,6 +51,18 @@ class Mining(Kind):
     def score(self, task, pred_path, label_path, lang):
         m = rmetrics.bucc_f1(read_pairs(pred_path), read_pairs(label_path))
         return {"f1": m["f1"] * 100, "precision": m["precision"] * 100, "recall": m["recall"] * 100}
+
+    def examples(self, task, pred_path, label_path, lang):
+        """One unit per non-English sentence (the query side of mining) that a gold or an extracted pair
+        names: its (correct, extracted, gold) pairs; F1 is micro over the units drawn. A sentence only
+        the other arm extracted from is a unit of (0, 0, 0) here (xstilts/eval/intervals.py aligns them)."""
+        pred, gold = read_pairs(pred_path), read_pairs(label_path)
+        counts: dict[str, list[int]] = {}
+        for column, pairs in ((0, pred & gold), (1, pred), (2, gold)):
+            for source, _ in sorted(pairs):
+                counts.setdefault(source, [0, 0, 0])[column] += 1
+        ids = sorted(counts)
+        return Examples(ids, [tuple(counts[i]) for i in ids], {"f1": ("f1", 0, 1, 2)})
 
 
 def read_pairs(path) -> set[tuple[str, str]]:

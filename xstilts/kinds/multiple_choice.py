@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from xstilts.kinds.base import Kind, accuracy, pad, read_jsonl_labels, same_count
+from xstilts.kinds.base import Kind, accuracy, accuracy_examples, pad, read_jsonl_labels, same_count
 from xstilts.metrics import text as metrics
 
 
@@ -78,3 +78,6 @@ class MultipleChoice(Kind):
         pred, gold = read_jsonl_labels(pred_path), read_jsonl_labels(label_path)
         same_count(pred, gold, pred_path, label_path, "lines")
         return accuracy(pred, gold)
+
+    def examples(self, task, pred_path, label_path, lang):
+        return accuracy_examples(read_jsonl_labels(pred_path), read_jsonl_labels(label_path))

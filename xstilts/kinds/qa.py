@@ -8,7 +8,17 @@ import json
 import math
 
 from xstilts.core import tasks
-from xstilts.kinds.base import FileFormatError, Kind, Scores, describe, id_notes, json_object, read_json, squad_answers
+from xstilts.kinds.base import (
+    Examples,
+    FileFormatError,
+    Kind,
+    Scores,
+    describe,
+    id_notes,
+    json_object,
+    read_json,
+    squad_answers,
+)
 from xstilts.metrics import text as metrics
 
 MAX_ANSWER_TOKENS = 30
@@ -148,6 +158,14 @@ class QA(Kind):
         scored = (metrics.mlqa(gold, pred, mlqa_language(lang)) if task.answers_as == "mlqa"
                   else metrics.squad_v1(gold, pred))
         return Scores(scored, id_notes(gold, pred, pred_path, label_path, ("question", "questions")))
+
+    def examples(self, task, pred_path, label_path, lang):
+        """One unit per gold question: its EM and F1 (0 without a prediction, as `score` counts it)."""
+        gold = squad_answers(read_json(label_path), label_path)
+        pred = read_json(pred_path)
+        per = (metrics.mlqa_questions(gold, pred, mlqa_language(lang)) if task.answers_as == "mlqa"
+               else metrics.squad_v1_questions(gold, pred))
+        return Examples(list(per), list(per.values()), {"exact_match": ("mean", 0), "f1": ("mean", 1)})
 
     def avg_metric(self, averages):
         return (averages["avg_exact_match"] + averages["avg_f1"]) / 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from xstilts.kinds.base import (
+    Examples,
     FileFormatError,
     Kind,
     RetrievalRun,
@@ -54,13 +55,26 @@ class Ranking(Kind):
         pred = read_ids(pred_path, "ranked ids", False)
         notes = id_notes(gold, pred, pred_path, label_path, ("query", "queries"))
         if task.one_gold:  # utils_mewslix.evaluate: reciprocal rank of the one gold entity in the top 20
-            ranks = []
-            for q, ids in gold.items():
-                top = pred.get(q, [])[:TOP_K]
-                ranks.append(1.0 / (top.index(ids[0].strip()) + 1) if ids[0].strip() in top else 0.0)
+            ranks = reciprocal_ranks(gold, pred)
             return Scores({"map@20": (sum(ranks) / len(ranks) if ranks else 0.0) * 100}, notes)
         return Scores({"map@20": 100 * rmetrics.mean_average_precision_at_k(
             [pred.get(q, []) for q in gold], [set(ids) for ids in gold.values()], k=TOP_K)}, notes)
+
+    def examples(self, task, pred_path, label_path, lang):
+        """One unit per gold query: its reciprocal rank (one gold) or AP@20 (0 without a prediction)."""
+        gold, pred = read_ids(label_path, "relevant ids", task.one_gold), read_ids(pred_path, "ranked ids", False)
+        values = reciprocal_ranks(gold, pred) if task.one_gold else [
+            rmetrics.average_precision_at_k(pred.get(q, []), set(ids), TOP_K) for q, ids in gold.items()]
+        return Examples(list(gold), [(v,) for v in values], {"map@20": ("mean", 0)})
+
+
+def reciprocal_ranks(gold: dict[str, list[str]], pred: dict[str, list[str]]) -> list[float]:
+    """Per gold query, 1 / rank of its one gold id within the top 20, or 0 (utils_mewslix.evaluate)."""
+    ranks = []
+    for q, ids in gold.items():
+        top = pred.get(q, [])[:TOP_K]
+        ranks.append(1.0 / (top.index(ids[0].strip()) + 1) if ids[0].strip() in top else 0.0)
+    return ranks
 
 
 def read_ids(path, what: str, one_gold: bool) -> dict[str, list[str]]:

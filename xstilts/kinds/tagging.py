@@ -3,6 +3,7 @@ hold one tag per line and a blank line after each sentence; scored with seqeval'
 from __future__ import annotations
 
 from xstilts.kinds.base import (
+    Examples,
     FileFormatError,
     Kind,
     check_labels,
@@ -103,3 +104,9 @@ class Tagging(Kind):
                                   f"{len(p)}{counts}")
         same_count(pred, gold, pred_path, label_path, "sentences", starts)
         return {m: v * 100 for m, v in metrics.tagging_prf(gold, pred).items()}
+
+    def examples(self, task, pred_path, label_path, lang):
+        """One unit per sentence: its (correct, predicted, gold) chunks; F1 is micro over the units drawn."""
+        gold = [tags for _, tags in read_tagged(label_path)]
+        counts = metrics.tagging_counts(gold, [tags for _, tags in read_tagged(pred_path)])
+        return Examples(list(range(len(gold))), counts, {"f1": ("f1", 0, 1, 2)})

@@ -10,6 +10,7 @@ BUCC F1 and mAP@k live in xstilts/metrics/retrieval.py.
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import string
@@ -68,6 +69,22 @@ def tagging_prf(gold: list[list[str]], pred: list[list[str]]) -> dict[str, float
     return {"f1": f1, "precision": p, "recall": r}
 
 
+def tagging_counts(gold: list[list[str]], pred: list[list[str]]) -> list[tuple[int, int, int]]:
+    """Per sentence (correct, predicted, gold) chunk counts, the chunks exactly `tagging_prf`'s
+    (`chunks` over all sentences, each counted in the sentence it starts in): summed over any
+    multiset of sentences they give that multiset's micro F1, 2 * correct / (predicted + gold)."""
+    starts, at = [], 0
+    for sentence in gold:  # each sentence's first position in chunks()'s concatenation
+        starts.append(at)
+        at += len(sentence) + 1
+    true, guessed = chunks(gold), chunks(pred)
+    counts = [[0, 0, 0] for _ in gold]
+    for column, found in ((0, true & guessed), (1, guessed), (2, true)):
+        for _, begin, _ in found:
+            counts[bisect.bisect_right(starts, begin) - 1][column] += 1
+    return [tuple(c) for c in counts]
+
+
 # --- SQuAD v1.1 (official evaluate-v1.1.py; XTREME's third_party/evaluate_squad.py) ------------
 def normalize_answer(s: str) -> str:
     """Lower case, drop ASCII punctuation and English articles, collapse white space."""
@@ -88,27 +105,44 @@ def _token_f1(pred_tokens: list[str], gold_tokens: list[str]) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def _em_f1(gold: dict[str, list[str]], pred: dict[str, str], normalize) -> dict[str, float]:
-    """The v1.1 loop: per question the max EM and max F1 over its gold answers; a question without a
-    prediction scores 0 (the official script also prints a line per such question; not here);
-    extra predictions are ignored."""
-    if not gold:
-        raise ValueError("no questions to score")
-    em = f1 = 0.0
+def em_f1_per_question(gold: dict[str, list[str]], pred: dict[str, str], normalize) -> dict[str, tuple[float, float]]:
+    """The v1.1 loop's terms: per gold question the max EM and max F1 over its gold answers (0-1); a
+    question without a prediction scores (0, 0) (the official script also prints a line per such
+    question; not here); extra predictions are ignored."""
+    out = {}
     for qid, answers in gold.items():
         if qid not in pred:
+            out[qid] = (0.0, 0.0)
             continue
         if not answers:
             raise ValueError(f"question {qid} has no gold answer")
         p = normalize(pred[qid])
-        em += max(float(p == normalize(a)) for a in answers)
-        f1 += max(_token_f1(p.split(), normalize(a).split()) for a in answers)
+        out[qid] = (max(float(p == normalize(a)) for a in answers),
+                    max(_token_f1(p.split(), normalize(a).split()) for a in answers))
+    return out
+
+
+def _em_f1(gold: dict[str, list[str]], pred: dict[str, str], normalize) -> dict[str, float]:
+    """The v1.1 totals: the questions' EM and F1 summed in the file's order (the official script's
+    order, to the last bit), on 0-100."""
+    if not gold:
+        raise ValueError("no questions to score")
+    em = f1 = 0.0
+    for qid, (e, f) in em_f1_per_question(gold, pred, normalize).items():
+        if qid in pred:  # unanswered questions add nothing (the official loop skips them)
+            em += e
+            f1 += f
     return {"exact_match": 100.0 * em / len(gold), "f1": 100.0 * f1 / len(gold)}
 
 
 def squad_v1(gold: dict[str, list[str]], pred: dict[str, str]) -> dict[str, float]:
     """SQuAD v1.1 exact match and F1 on 0-100 (XQuAD and TyDiQA-GoldP, every language)."""
     return _em_f1(gold, pred, normalize_answer)
+
+
+def squad_v1_questions(gold: dict[str, list[str]], pred: dict[str, str]) -> dict[str, tuple[float, float]]:
+    """`squad_v1`'s per-question (EM, F1), 0-1."""
+    return em_f1_per_question(gold, pred, normalize_answer)
 
 
 # --- MLQA (official mlqa_evaluation_v1.py; XTREME's third_party/evaluate_mlqa.py) --------------
@@ -161,6 +195,11 @@ def mlqa_normalize(s: str, lang: str) -> str:
 def mlqa(gold: dict[str, list[str]], pred: dict[str, str], lang: str) -> dict[str, float]:
     """MLQA's exact match and F1 on 0-100, normalized for the context language `lang`."""
     return _em_f1(gold, pred, lambda s: mlqa_normalize(s, lang))
+
+
+def mlqa_questions(gold: dict[str, list[str]], pred: dict[str, str], lang: str) -> dict[str, tuple[float, float]]:
+    """`mlqa`'s per-question (EM, F1), 0-1."""
+    return em_f1_per_question(gold, pred, lambda s: mlqa_normalize(s, lang))
 
 
 # --- SQuAD v2.0 (official evaluate-v2.0.py, without a no-answer probability file) -------------

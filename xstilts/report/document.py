@@ -4,13 +4,14 @@ and reports/report.pdf; the numbers it shows are xstilts/report/numbers.py's, it
 Inputs: the collected runs (reports/grid.json, written by `xstilts grid`, `claim` or `collect`),
 the claims registry, and this workspace's own experiment (reports/metrics.json, scores.json).
 Contents: a title block with profile, model, date and commit (a tiny-profile report says plainly
-that its numbers come from the synthetic world); the final version's claims with paper value,
-reproduced value, difference, verdict and the runs behind each number; the intermediate x target
-table of gains in the layout of v1's Table 2 (beside the paper's); a heatmap of those gains and a
-per-language bar chart (matplotlib, vector PDF in reports/figures/); per-language tables; one
-section per research-question family (families.yaml: its table, its figure and its answer in one
-sentence computed from the numbers); the workspace experiment; every registered claim; the
-provenance of every run; the parameters.
+what its rehearsal does and does not show); the final version's claims with paper value,
+reproduced value, difference, verdict and the runs behind each number; v1's Table 2 of gains as one
+table per target, the paper's cell beside ours (numbers.beside_paper, packed into lines of the page
+by table_lines); a heatmap of those gains and a per-language bar chart (matplotlib, vector PDF in
+reports/figures/); per-language tables; one section per research-question family (families.yaml:
+its table, its figure and its answer in one sentence computed from the numbers); the workspace
+experiment; every registered claim; the provenance of every run; the parameters. Tables wider than
+the line are scaled to it (\\fitwidth in the template).
 With several seeds (`seeds`), cells read mean ± std and claims show a bootstrap interval.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 from xstilts.claims import claims, judge
 from xstilts.core import config, paths, tasks
 from xstilts.experiments import cost
-from xstilts.report.numbers import COLUMNS, HEADLINE, XTREME, Grid, fmt, per_language, shown
+from xstilts.report.numbers import HEADLINE, XTREME, Grid, beside_paper, fmt, per_language, shown
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -77,7 +78,7 @@ def render(params: config.Params, summary: dict, scores: dict, grid: Grid, judge
         comment_start_string="<#", comment_end_string="#>", trim_blocks=True, lstrip_blocks=True)
     env.filters["tex"] = tex
     env.filters["tt"] = tt
-    env.globals.update(fmt=fmt)
+    env.globals.update(fmt=fmt, header_rows=header_rows)
     scored = scores["scored"]  # task -> {split, languages}, in the benchmark's order
     targets = list(scored)
     base = summary["baseline"]
@@ -121,13 +122,61 @@ def render(params: config.Params, summary: dict, scores: dict, grid: Grid, judge
                      "hours": claim_hours(j, by_commit)} for j in judged], tally=tally_of(judged),
         final_refs={j.claim.id: grid.refs(j) for j in judged},
         cost=CostView([r for _, r, _ in runs]),
-        table_columns=COLUMNS, rows=rows, grid=grid, paper_rows=[(s, raw_row) for s, raw_row in raw["rows"]],
+        rows=rows, grid=grid, beside=table_lines(beside_paper(grid, dict(raw["rows"]), rows)),
         headline=[s for s in HEADLINE if grid.has(s)], xtreme=XTREME, figures=figures, notes=notes,
         runs=runs, sections=sections, model_name=params.model,
         n_settings=len([s for s in grid.reg.settings]), n_claims=len(judged),
         params=[(k, v) for k, v in flatten(params.raw) if not k.startswith(
             "paper." if params.profile == "tiny" else "tiny.")])
     return env.get_template("report.tex.j2").render(**context)
+
+
+def header_rows(header: list[str]) -> dict:
+    """A family table's header in two rows, so that it fits the page: consecutive columns whose names
+    share a prefix before ": " or ", " ("English-only: gain", "English-only: low-res. gain") get it once,
+    spanning them, above what tells them apart. {"top": [(text, first, last)] (1-based columns, ""
+    where nothing spans), "bottom": [text per column]}; top is empty when no columns group."""
+    def split(h: str) -> tuple[str, str]:
+        for sep in (": ", ", "):
+            if sep in h:
+                head, tail = h.split(sep, 1)
+                return head, tail
+        return "", h
+    parts = [split(h) for h in header]
+    top: list[tuple[str, int, int]] = []
+    for k, (head, _) in enumerate(parts, start=1):
+        if top and head and top[-1][0] == head:
+            top[-1] = (head, top[-1][1], k)
+        else:
+            top.append((head, k, k))
+    if all(first == last for _, first, last in top):  # nothing shared: one row, as named
+        return {"top": [], "bottom": list(header)}
+    # a prefix on a single column stays in its name
+    grouped = {k for _, first, last in top if first != last for k in range(first, last + 1)}
+    return {"top": [(t if first != last else "", first, last) for t, first, last in top],
+            "bottom": [parts[k - 1][1] if k in grouped else h for k, h in enumerate(header, start=1)]}
+
+
+def table_lines(blocks: list[dict], width_pt: float = 500.0, gap_pt: float = 7.0) -> list[list[dict]]:
+    """Side-by-side tables packed into lines of the page (\\textwidth: 500pt), a new line when the next
+    table would not fit. A table's width is estimated from its longest cells at \\scriptsize with
+    2.5pt of column separation: 3.7pt per typewriter character, 3.5pt per digit or sign, a number
+    column never narrower than its header (measured on the rendered report: 113pt for one metric)."""
+    def width(block: dict) -> float:
+        name = max(len(s) for s, _ in block["rows"]) * 3.7 + 5
+        cells = [max(len(c[k][side].replace("$\\pm$", "±")) for _, c in block["rows"]) for k in
+                 range(len(block["metrics"])) for side in range(2)]
+        return name + sum(max(n, 5) * 3.5 + 5 for n in cells)
+    lines: list[list[dict]] = []
+    used = width_pt
+    for block in blocks:
+        w = width(block)
+        if used + gap_pt + w > width_pt:
+            lines.append([])
+            used = -gap_pt
+        lines[-1].append(block)
+        used += gap_pt + w
+    return lines
 
 
 class CostView:

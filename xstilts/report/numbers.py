@@ -89,6 +89,41 @@ class Grid:
         return ",".join(map(str, idx))
 
 
+def beside_paper(grid: Grid, paper: dict[str, list[float]], settings: list[str]) -> list[dict]:
+    """v1's Table 2 with the paper's cell beside ours, one table per target (and one for the average):
+    {"title", "metrics": ["F1", "EM"] for QA else [""], "rows": [(setting, [(paper, ours), ...])]}.
+    Rows: the paper's settings in its order, then every other setting that has runs; "--" where a
+    side has no number. `paper`: setting -> v1's row as printed (COLUMNS, then the average)."""
+    groups: dict[str, dict] = {}
+    for k, (label, target, metric) in enumerate(COLUMNS):
+        g = groups.setdefault(target, {"title": label.removesuffix(" F1"), "cols": []})
+        g["cols"].append(("" if metric == "avg_metric" else label.split()[-1], metric, k))
+    rows = list(paper) + [s for s in settings if s not in paper]
+    out = []
+    for target, g in groups.items():
+        out.append({"title": g["title"], "metrics": [name for name, _, _ in g["cols"]], "rows": [
+            (s, [(fmt(paper[s][k], s != claims.BASELINE) if s in paper else "--",
+                  _shown(_cell(grid, s, target, metric), s)) for _, metric, k in g["cols"]])
+            for s in rows]})
+    avg = len(COLUMNS)
+    out.append({"title": "Avg.", "metrics": [""], "rows": [
+        (s, [(fmt(paper[s][avg], s != claims.BASELINE) if s in paper else "--",
+              _shown(_mean(grid, s), s))]) for s in rows]})
+    return out
+
+
+def _cell(grid: Grid, setting: str, target: str, metric: str):
+    return grid.cell(setting, target, metric) if grid.has(setting) else (None, None)
+
+
+def _mean(grid: Grid, setting: str):
+    return grid.average(setting) if grid.has(setting) else (None, None)
+
+
+def _shown(cell: tuple, setting: str) -> str:
+    return fmt(cell[0], setting != claims.BASELINE, cell[1])
+
+
 def judgements(reg: claims.Registry, evidence, seeds: list[int]) -> list[judge.Judgement]:
     return [judge.judge(c, evidence, seeds, reg.bootstrap) for c in reg.claims]
 

@@ -7,13 +7,14 @@ import shutil
 
 from xstilts.claims import claims
 from xstilts.core import io, paths
+from xstilts.eval import headline
 from xstilts.experiments import matching, results
 from xstilts.report import document, figures, numbers
 
 
 def write_report(params) -> None:
     """Stage `report`: reports/report.tex and its figures (and the PDF where LaTeX is installed)."""
-    summary = json.loads(paths.METRICS.read_text())
+    summary = headline.read_metrics()  # metrics.json with metrics_by_language.json merged back in
     scores = json.loads(paths.SCORES.read_text())
     reg = claims.registry()
     raw = results.params_raw()

@@ -32,10 +32,13 @@ class Runtime:
         return asdict(self)
 
     def numerics(self) -> dict:
-        """The settings the numbers can depend on: what train_log.json records and what a checkpoint
-        must match to resume. Not the thread count or the device's name: those are the machine's (the
-        cost log, outside DVC's outputs, has them), so a rerun elsewhere with the same numbers leaves
-        the outputs' bytes, and everything downstream, unchanged."""
+        """The run's settings that change its numbers: what train_log.json records and what a checkpoint
+        must match to resume. Not the thread count or the device's name, though the numbers depend on
+        them too, in their last bits: torch splits a CPU reduction across its threads and picks its
+        kernels for the CPU (AVX2 or AVX-512), so either changes the order of float sums. They are
+        the machine's, not the experiment's (the cost log, outside DVC's outputs, has them): kept out
+        of the outputs, a rerun that computes the same numbers writes the same bytes, and one on
+        another machine differs in its hashes, not in its metrics (docs/outputs.md)."""
         return {k: v for k, v in asdict(self).items() if k not in ("threads", "device_name")}
 
 

@@ -63,19 +63,10 @@ def generate(out: Path, world, languages=tasks.WORLD_LANGUAGES) -> dict:
     lexicons = {code: build_lexicon(code, seed, world.loanword_share) for code in languages}
     renderers = {code: Renderer(code, lexicons[code]) for code in languages}
 
-    reverse = {code: {r.word(c): c for c in r.lex} for code, r in renderers.items()}
     for code, r in renderers.items():
-        rng = rng_for(seed, "corpus", code)
-        lines = []
-        # low-resource languages get the first share of the same stream of sentences
-        for _ in range(round(world.corpus_sentences * (1.0 if code == "en" else world.corpus_share.get(code, 1.0)))):
-            toks = r.sentence(random_frame(rng))
-            if code != "en" and rng.random() < world.code_switch_rate:
-                toks = [_switch(rng, tok, reverse[code]) for tok in toks]
-            lines.append(text_of(toks))
         path = out / "corpus" / f"{code}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        path.write_text("\n".join(corpus(code, r, world)) + "\n", encoding="utf-8")
 
     lexicon = {code: bilingual_dictionary(renderers["en"], r) for code, r in renderers.items() if code != "en"}
     (out / "lexicon.json").write_text(json.dumps(lexicon, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
@@ -86,6 +77,20 @@ def generate(out: Path, world, languages=tasks.WORLD_LANGUAGES) -> dict:
                "parquet_files": n_files, "datasets_version": datasets.__version__}
     (out / "world.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return summary
+
+
+def corpus(code: str, renderer: Renderer, world) -> list[str]:
+    """A language's pretraining corpus: corpus_share x corpus_sentences sentences of random frames
+    (its own stream), code_switch_rate of them (not English's) with English words mixed in."""
+    rng = rng_for(world.seed, "corpus", code)
+    concept_of = {renderer.word(c): c for c in renderer.lex}
+    lines = []
+    for _ in range(round(world.corpus_sentences * (1.0 if code == "en" else world.corpus_share.get(code, 1.0)))):
+        toks = renderer.sentence(random_frame(rng))
+        if code != "en" and rng.random() < world.code_switch_rate:
+            toks = [_switch(rng, tok, concept_of) for tok in toks]
+        lines.append(text_of(toks))
+    return lines
 
 
 def placeholder(out: Path) -> None:
