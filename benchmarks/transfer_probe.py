@@ -14,7 +14,8 @@ Zero-shot transfer needs both far above chance (sent@1 chance = 0.3 %).
         "default" "cs=0.5 code_switch_rate=0.5" "small hidden_size=32"
 
 A variant is `name key=value ...`; keys: any tiny.world field (corpus_share as qa:1.0,qb:0.5,...),
-hidden_size, num_layers, num_heads, lr, batch_size. Prints one row per variant, one run.
+hidden_size, num_layers, num_heads, lr, batch_size, and parallel=1 (every language's corpus renders
+the same frames: corpora that are translations of each other). Prints one row per variant, one run.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ MODEL_KEYS = {"hidden_size": int, "num_layers": int, "num_heads": int, "lr": flo
 def variant(text: str, world, spec, pretrain) -> tuple[str, object, object, dict]:
     name, *pairs = text.split()
     world, spec = dict(vars(world)), dict(vars(spec))
-    train = {"lr": pretrain.lr, "batch_size": pretrain.batch_size}
+    train = {"lr": pretrain.lr, "batch_size": pretrain.batch_size, "parallel": False}
     for pair in pairs:
         key, _, value = pair.partition("=")
         if key == "corpus_share":
@@ -53,11 +54,13 @@ def variant(text: str, world, spec, pretrain) -> tuple[str, object, object, dict
             world[key] = type(world[key])(value) if world[key] is not None else value
         elif key in ("lr", "batch_size"):
             train[key] = MODEL_KEYS[key](value)
+        elif key == "parallel":
+            train[key] = value == "1"
         elif key in spec:
             spec[key] = MODEL_KEYS[key](value)
         else:
             raise SystemExit(f"unknown key '{key}' in variant '{name}': tiny.world fields "
-                             f"{sorted(world)}, or {sorted(MODEL_KEYS)}")
+                             f"{sorted(world)}, or {sorted(MODEL_KEYS)}, or parallel")
     return name, types.SimpleNamespace(**world), types.SimpleNamespace(**spec), train
 
 
@@ -67,7 +70,7 @@ def pretrain(world, spec, train: dict, steps: int, seed: int, folder: Path):
     files = []
     for code, r in renderers.items():
         files.append(folder / f"{code}.txt")
-        files[-1].write_text("\n".join(corpus(code, r, world)) + "\n", encoding="utf-8")
+        files[-1].write_text("\n".join(corpus(code, r, world, train["parallel"])) + "\n", encoding="utf-8")
     tok = tokenizers.train_sentencepiece(files, folder / "tokenizer", 1000)
     sequences = pack(tok, files, 64, seed)
     torch.manual_seed(seed)

@@ -263,7 +263,7 @@ def test_claim_runs_its_experiment_once_and_the_report_has_every_claim(repo, sha
     text = "".join(page.extract_text() for page in pdf.pages).replace("\n", " ")
     ids = [c["id"] for c in json.loads(run(["xstilts", "claims", "--json"], repo).stdout)]
     assert len(ids) == 257 and [i for i in ids if i not in text] == []
-    assert len(pdf.pages) >= 8 and "profile tiny" in text and "These numbers are not the paper" in text
+    assert len(pdf.pages) >= 8 and "profile tiny" in text and "these numbers are not the paper" in text
     assert (repo / "reports/figures/gains_heatmap.pdf").stat().st_size > 1000
 
 

@@ -79,14 +79,17 @@ def generate(out: Path, world, languages=tasks.WORLD_LANGUAGES) -> dict:
     return summary
 
 
-def corpus(code: str, renderer: Renderer, world) -> list[str]:
+def corpus(code: str, renderer: Renderer, world, parallel: bool = False) -> list[str]:
     """A language's pretraining corpus: corpus_share x corpus_sentences sentences of random frames
-    (its own stream), code_switch_rate of them (not English's) with English words mixed in."""
+    (its own stream), code_switch_rate of them (not English's) with English words mixed in.
+    `parallel`: every language renders the first frames of one shared stream instead, so the corpora
+    are translations of each other (benchmarks/transfer_probe.py measures what that does)."""
     rng = rng_for(world.seed, "corpus", code)
+    frames = rng_for(world.seed, "corpus", "parallel") if parallel else rng
     concept_of = {renderer.word(c): c for c in renderer.lex}
     lines = []
     for _ in range(round(world.corpus_sentences * (1.0 if code == "en" else world.corpus_share.get(code, 1.0)))):
-        toks = renderer.sentence(random_frame(rng))
+        toks = renderer.sentence(random_frame(frames))
         if code != "en" and rng.random() < world.code_switch_rate:
             toks = [_switch(rng, tok, concept_of) for tok in toks]
         lines.append(text_of(toks))
