@@ -14,7 +14,7 @@ Zero-shot transfer needs both far above chance (sent@1 chance = 0.3 %).
         "default" "cs=0.5 code_switch_rate=0.5" "small hidden_size=32"
 
 A variant is `name key=value ...`; keys: any tiny.world field (corpus_share as qa:1.0,qb:0.5,...),
-hidden_size, num_layers, num_heads, lr, batch_size, and parallel=1 (every language's corpus renders
+hidden_size, num_layers, num_heads, intermediate_size, lr, batch_size, and parallel=1 (every language's corpus renders
 the same frames: corpora that are translations of each other). Prints one row per variant, one run.
 """
 from __future__ import annotations
@@ -39,7 +39,8 @@ from xstilts.world import grammar  # noqa: E402
 from xstilts.world.generate import corpus  # noqa: E402
 
 LANGUAGES = list(tasks.WORLD_LANGUAGES)
-MODEL_KEYS = {"hidden_size": int, "num_layers": int, "num_heads": int, "lr": float, "batch_size": int}
+MODEL_KEYS = {"hidden_size": int, "num_layers": int, "num_heads": int, "intermediate_size": int, "lr": float,
+              "batch_size": int}
 
 
 def variant(text: str, world, spec, pretrain) -> tuple[str, object, object, dict]:
@@ -56,7 +57,7 @@ def variant(text: str, world, spec, pretrain) -> tuple[str, object, object, dict
             train[key] = MODEL_KEYS[key](value)
         elif key == "parallel":
             train[key] = value == "1"
-        elif key in spec:
+        elif key in MODEL_KEYS:
             spec[key] = MODEL_KEYS[key](value)
         else:
             raise SystemExit(f"unknown key '{key}' in variant '{name}': tiny.world fields "
