@@ -148,3 +148,24 @@ def test_pos_tags_are_upos(small_world):
     for r in rows:
         assert len(r["tokens"]) == len(r["pos_tags"])
         assert all(0 <= t < len(tasks.UPOS_TAGS) for t in r["pos_tags"])
+
+
+def test_corpus_writer_and_its_parallel_variant(small_world, small_world_params):
+    """generate.corpus is what the world writes; parallel=True renders one frame stream in every
+    language (the transfer probe's translated-corpora variant): the shared names and numerals line up."""
+    from dataclasses import replace
+    renderers = {c: grammar.Renderer(c, grammar.build_lexicon(c, small_world_params.seed,
+                                                               small_world_params.loanword_share))
+                 for c in ("en", "qb")}
+    written = (small_world / "corpus" / "qb.txt").read_text(encoding="utf-8").splitlines()
+    assert generate_mod.corpus("qb", renderers["qb"], small_world_params) == written
+
+    def anchors(line):  # names and numerals, the strings every language shares
+        return sorted(w for w in line.split() if w[:1].isupper() or w.isdigit())
+
+    plain = replace(small_world_params, code_switch_rate=0.0)
+    en, qb = (generate_mod.corpus(c, renderers[c], plain, parallel=True) for c in ("en", "qb"))
+    assert len(en) == len(qb) and [anchors(a) for a in en] == [anchors(b) for b in qb]
+    assert sum(bool(anchors(a)) for a in en) > len(en) // 4
+    own = generate_mod.corpus("qb", renderers["qb"], plain)
+    assert [anchors(b) for b in own] != [anchors(a) for a in en]
