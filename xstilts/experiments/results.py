@@ -22,12 +22,12 @@ from pathlib import Path
 import yaml
 
 from xstilts.core import config, io, paths
+from xstilts.eval.headline import INTERVAL  # metrics_by_split.json's key beside the splits
 from xstilts.experiments import cost, gitrefs
 from xstilts.experiments.provenance import code_deps, current_md5, md5_json, pipeline_stages, stale_files
 
 GRID_FILE = paths.GRID_FILE
 BY_SPLIT = str(paths.BY_SPLIT)
-INTERVAL = "gain_interval"  # metrics_by_split.json's key beside the splits (xstilts/eval/summary.py)
 
 
 @dataclass

@@ -25,7 +25,7 @@ from pathlib import Path
 from xstilts.claims import claims, judge
 from xstilts.core import config, paths, tasks
 from xstilts.experiments import cost
-from xstilts.report.numbers import HEADLINE, XTREME, Grid, beside_paper, fmt, per_language, shown
+from xstilts.report.numbers import HEADLINE, XTREME, Grid, beside_paper, fmt, pack_rows, per_language, shown
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -167,16 +167,7 @@ def table_lines(blocks: list[dict], width_pt: float = 500.0, gap_pt: float = 7.0
         cells = [max(len(c[k][side].replace("$\\pm$", "±")) for _, c in block["rows"]) for k in
                  range(len(block["metrics"])) for side in range(2)]
         return name + sum(max(n, 5) * 3.5 + 5 for n in cells)
-    lines: list[list[dict]] = []
-    used = width_pt
-    for block in blocks:
-        w = width(block)
-        if used + gap_pt + w > width_pt:
-            lines.append([])
-            used = -gap_pt
-        lines[-1].append(block)
-        used += gap_pt + w
-    return lines
+    return pack_rows(blocks, width, width_pt, gap_pt)
 
 
 class CostView:

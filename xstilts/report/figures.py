@@ -7,7 +7,7 @@ from pathlib import Path
 from xstilts.claims import answers, claims, families
 from xstilts.core import config, paths
 from xstilts.experiments import matching
-from xstilts.report.numbers import XTREME, Grid
+from xstilts.report.numbers import XTREME, Grid, pack_rows
 
 REPORTS = paths.REPORTS
 
@@ -51,16 +51,9 @@ ROW_HEIGHT_IN = 1.85
 def panel_rows(counts: dict[str, int]) -> list[list[tuple[str, float]]]:
     """Targets (in order) with the width (points) each panel needs for its languages' tick labels,
     packed into rows of the figure's width."""
-    rows: list[list[tuple[str, float]]] = []
-    used = FIGURE_WIDTH_PT
-    for target, n in counts.items():
-        w = min(FIGURE_WIDTH_PT, max(MIN_PANEL_PT, PANEL_OVERHEAD_PT + LABEL_PITCH_PT * max(n, 1)))
-        if used + w > FIGURE_WIDTH_PT:
-            rows.append([])
-            used = 0.0
-        rows[-1].append((target, w))
-        used += w
-    return rows
+    widths = [(target, min(FIGURE_WIDTH_PT, max(MIN_PANEL_PT, PANEL_OVERHEAD_PT + LABEL_PITCH_PT * max(n, 1))))
+              for target, n in counts.items()]
+    return pack_rows(widths, lambda panel: panel[1], FIGURE_WIDTH_PT)
 
 
 def language_bars(grid: Grid, settings: list[str], path: Path) -> None:

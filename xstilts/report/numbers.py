@@ -20,6 +20,23 @@ XTREME = list(tasks.BENCHMARK_TARGETS["xtreme"])
 HEADLINE = ("squad", "mnli", "hellaswag")   # the final version's three headline settings
 
 
+def pack_rows(items: list, width_of, capacity: float, gap: float = 0.0) -> list[list]:
+    """Items, in order, packed greedily into rows of at most `capacity` (widths by `width_of`, `gap`
+    between neighbours); an item wider than a row gets a row of its own. The report's side-by-side
+    tables (document.table_lines) and the per-language figure's panels (figures.panel_rows)."""
+    rows: list[list] = []
+    used = 0.0
+    for item in items:
+        w = width_of(item)
+        if rows and used + gap + w <= capacity:
+            rows[-1].append(item)
+            used += gap + w
+        else:
+            rows.append([item])
+            used = w
+    return rows
+
+
 def per_language(result: dict, task: str) -> dict[str, float]:
     """The per-language number behind a task's avg_metric: (EM+F1)/2 for QA, else its metric."""
     block = result[task]
