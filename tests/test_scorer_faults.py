@@ -194,11 +194,14 @@ def test_complete_qa_predictions_have_no_notes(tmp_path):
     assert out["mlqa"]["avg_metric"] == 100.0 and info["notes"] == []
 
 
-def test_the_score_stage_prints_notes_and_keeps_them_in_scores_json(monkeypatch, capsys):
+def test_the_score_stage_prints_notes_and_keeps_them_in_scores_json(tmp_path, monkeypatch, capsys):
     from types import SimpleNamespace
 
     from xstilts.core import io, paths
+    from xstilts.eval import intervals
     from xstilts.eval import summary as summaries
+    monkeypatch.chdir(tmp_path)  # no pipeline outputs to lean on: the scorer and the intervals are faked
+    monkeypatch.setattr(intervals, "gain_intervals", lambda *a, **k: {})
     notes = ["data/predictions/intermediate/xquad/dev-en.json: 1 of 2 questions ... have no prediction"]
     info = {"scored": {"xquad": {"split": "test", "languages": ["en"]}}, "missing_tasks": [], "notes": notes}
     block = {"xquad": {"avg_metric": 50.0}}
