@@ -10,6 +10,17 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+# The longest files first: under `-n 2 --dist loadfile` (the README's test command) each file goes whole to
+# one worker in this order, so the pipeline tests (a chain on one module-scoped repository, about half the
+# suite's time) start at once and the other worker takes everything else beside them.
+LONGEST_FIRST = ("test_pipeline.py", "test_paper_profile.py", "test_runtime_stages.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file keeps its order
+
+
 @pytest.fixture
 def in_repo(monkeypatch):
     """Run with the repository root as working directory (params.yaml is read from there)."""
