@@ -20,6 +20,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -197,12 +198,15 @@ class Cluster:
         self.slurmd_log = self.workdir / "slurmd.log"
         self._pids: dict[str, int] = {}
         self.stopped = False
+        # slurmstepd makes a Unix socket per job step in SlurmdSpoolDir, and a socket path holds at most 108
+        # bytes: under a deep workdir (pytest-xdist's tmp paths) every job fails to launch ("launch failed
+        # requeued held"), so the spool lives in a short folder of its own, removed at stop().
+        self.spool = Path(tempfile.mkdtemp(prefix="xs-slurmd-"))
 
     def _write_conf(self) -> None:
         ctld_port, slurmd_port = _free_ports(2)
-        state, spool = self.workdir / "state", self.workdir / "spool"
+        state, spool = self.workdir / "state", self.spool
         state.mkdir(parents=True, exist_ok=True)
-        spool.mkdir(parents=True, exist_ok=True)
         self.conf.write_text("\n".join([
             "ClusterName=xstilts",
             f"SlurmctldHost={NODE}",
@@ -346,6 +350,7 @@ class Cluster:
                     _terminate(pid)
         finally:
             self.stopped = True
+            shutil.rmtree(self.spool, ignore_errors=True)
             with _lock:
                 _live.discard(self)
                 _stop_munged_if_ours()

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -115,7 +116,9 @@ def test_killed_holder_frees_its_device_at_once(tmp_path, env):
     with leases.lease(1, devices=["0"], lock_dir=env, wait=0) as lease:
         assert lease.devices == ["0"] and os.environ["CUDA_VISIBLE_DEVICES"] == "0"
         now = leases.holders(env)[0]
-        assert now["held"] and now["pid"] == os.getpid() and "pytest" in now["command"]
+        # this process's command line as launched (pytest's, or an xdist worker's `python -u -c ...`)
+        mine = " ".join(Path("/proc/self/cmdline").read_bytes().decode().split("\0")).strip()
+        assert now["held"] and now["pid"] == os.getpid() and now["command"] == mine
     assert time.monotonic() - start < 1
     assert leases.holders(env) == [{"device": "0", "pid": None, "host": None, "command": None, "held": False}]
 

@@ -9,10 +9,11 @@ import slurm_cluster  # noqa: E402
 
 
 def test_array_job_runs_on_loopback_cluster(tmp_path):
+    """In a deep folder too (its job sockets would pass the 108-byte limit of a Unix socket path)."""
     slurm_cluster.require()
     out = tmp_path / "out"
     out.mkdir()
-    cluster = slurm_cluster.start(tmp_path / "cluster")
+    cluster = slurm_cluster.start(tmp_path / ("deep-" * 12) / "cluster")
     with cluster:
         assert cluster.daemons_alive() == ["slurmctld", "slurmd"]
         submit = subprocess.run(
@@ -35,5 +36,5 @@ def test_array_job_runs_on_loopback_cluster(tmp_path):
             assert done.exists(), f"{done} missing; outputs: {sorted(p.name for p in out.iterdir())}\n{cluster.logs()}"
             assert done.read_text() == f"task {task}\n"
             assert (out / f"{job_id}_{task}.out").exists()
-    assert cluster.stopped
+    assert cluster.stopped and not cluster.spool.exists()
     assert cluster.daemons_alive() == [], f"still running after stop(): {cluster.pids}"
