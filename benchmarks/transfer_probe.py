@@ -8,14 +8,19 @@ no checkpoints, no accelerate), then measures alignment directly, as Dufter & Sc
   sent@1  Tatoeba-style retrieval: 300 fresh frames rendered in English and in the language,
           mean-pooled hidden_states[layer], centred per language, nearest neighbour = translation?
   word@1  each concept's input embedding: is its nearest English concept its translation?
+  nli     zero-shot NLI (with --nli): a head on <s> fine-tuned with the encoder on the world's English
+          NLI pairs (twins.nli_items, 4,000 as XNLI's train split), accuracy on 600 fresh pairs in each
+          language (chance 33.3 %): the pipeline's XNLI in miniature.
 Zero-shot transfer needs both far above chance (sent@1 chance = 0.3 %).
 
     python benchmarks/transfer_probe.py --steps 1500 \\
         "default" "cs=0.5 code_switch_rate=0.5" "small hidden_size=32"
 
-A variant is `name key=value ...`; keys: any tiny.world field (corpus_share as qa:1.0,qb:0.5,...),
-hidden_size, num_layers, num_heads, intermediate_size, lr, batch_size, and parallel=1 (every language's corpus renders
-the same frames: corpora that are translations of each other). Prints one row per variant, one run.
+A variant is `name key=value ...`; keys: any tiny.world field,
+hidden_size, num_layers, num_heads, intermediate_size, lr, batch_size, and parallel=1 (every language's corpus
+renders the same frames: corpora that are translations of each other). Dict fields as
+cognate_share=qa:0.8,qb:0.7,... (the languages not named: 0).
+Prints one row per variant, one run.
 """
 from __future__ import annotations
 
@@ -49,7 +54,7 @@ def variant(text: str, world, spec, pretrain) -> tuple[str, object, object, dict
     train = {"lr": pretrain.lr, "batch_size": pretrain.batch_size, "parallel": False}
     for pair in pairs:
         key, _, value = pair.partition("=")
-        if key == "corpus_share":
+        if key in ("corpus_share", "cognate_share"):
             world[key] = {k: float(v) for k, v in (item.split(":") for item in value.split(","))}
         elif key in world:
             world[key] = type(world[key])(value) if world[key] is not None else value
@@ -66,7 +71,8 @@ def variant(text: str, world, spec, pretrain) -> tuple[str, object, object, dict
 
 
 def pretrain(world, spec, train: dict, steps: int, seed: int, folder: Path):
-    lexicons = {c: grammar.build_lexicon(c, world.seed, world.loanword_share) for c in LANGUAGES}
+    lexicons = {c: grammar.build_lexicon(c, world.seed, world.loanword_share, world.cognate_share.get(c, 0.0))
+                for c in LANGUAGES}
     renderers = {c: grammar.Renderer(c, lexicons[c]) for c in LANGUAGES}
     files = []
     for code, r in renderers.items():
@@ -139,12 +145,53 @@ def alignment(encoder, tok, renderers, layer: int) -> dict[str, tuple[float, flo
     return result
 
 
+def zero_shot_nli(encoder, tok, renderers, seed: int, epochs: int = 2, lr: float = 3e-4) -> dict[str, float]:
+    """{language: accuracy in %} of an NLI head trained on English only (batch 32, linear decay)."""
+    from xstilts.world.twins import nli_items, nli_rows
+
+    train = nli_rows(renderers["en"], nli_items(seed, "probe-nli-train", 4000))
+    test = nli_items(seed, "probe-nli-test", 600)
+    torch.manual_seed(seed)
+    head = torch.nn.Linear(encoder.config.hidden_size, 3)
+    params = [*encoder.parameters(), *head.parameters()]
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    steps = epochs * (len(train) // 32)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: (steps - s) / steps)
+    order = random.Random(seed)
+
+    def logits(rows):
+        enc = tok([r["premise"] for r in rows], [r["hypothesis"] for r in rows], padding=True, truncation=True,
+                  max_length=64, return_tensors="pt")
+        return head(encoder(**enc).last_hidden_state[:, 0])
+
+    encoder.train()
+    for _ in range(epochs):
+        order.shuffle(train)
+        for k in range(0, len(train) - 31, 32):
+            batch = train[k:k + 32]
+            loss = torch.nn.functional.cross_entropy(logits(batch), torch.tensor([r["label"] for r in batch]))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad()
+    encoder.eval()
+    out = {}
+    with torch.inference_mode():
+        for code, r in renderers.items():
+            rows = nli_rows(r, test)
+            predicted = torch.cat([logits(rows[k:k + 128]).argmax(-1) for k in range(0, len(rows), 128)])
+            out[code] = 100 * (predicted == torch.tensor([row["label"] for row in rows])).float().mean().item()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("variants", nargs="+", help="'name key=value ...'")
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--nli", action="store_true", help="also zero-shot NLI (adds about a minute a variant)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     encoders.quiet_transformers()
@@ -158,13 +205,18 @@ def main() -> None:
             encoder, tok, renderers, loss = pretrain(world, spec, train, args.steps, args.seed, Path(tmp))
             seconds = time.time() - start
             scores = alignment(encoder, tok, renderers, max(1, spec.num_layers // 2))
-        rows.append((name, seconds, loss, scores))
+            nli = zero_shot_nli(encoder, tok, renderers, args.seed) if args.nli else {}
+        rows.append((name, seconds, loss, scores, nli))
         print(f"done {name}: {seconds:.0f} s", file=sys.stderr)
     header = f"{'variant':24} {'train s':>7} {'mlm loss':>8} " + " ".join(f"{c + ' s/w':>9}" for c in LANGUAGES[1:])
     print(header)
-    for name, seconds, loss, scores in rows:
+    for name, seconds, loss, scores, _ in rows:
         cells = " ".join(f"{scores[c][0]:4.0f}/{scores[c][1]:<4.0f}" for c in LANGUAGES[1:])
         print(f"{name:24} {seconds:7.0f} {loss:8.3f} {cells}")
+    if args.nli:
+        print(f"\n{'zero-shot NLI acc %':24} " + " ".join(f"{c:>6}" for c in LANGUAGES))
+        for name, *_, nli in rows:
+            print(f"{name:24} " + " ".join(f"{nli[c]:6.1f}" for c in LANGUAGES))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ def in_repo(monkeypatch):
 @pytest.fixture(scope="session")
 def small_world_params():
     from xstilts.core.config import WorldParams
-    return WorldParams(seed=7, corpus_sentences=300, corpus_share={}, code_switch_rate=0.15, loanword_share=0.08,
+    return WorldParams(seed=7, corpus_sentences=300, corpus_share={}, cognate_share={"qa": 0.8, "qe": 1.0},
+                       code_switch_rate=0.15, loanword_share=0.08,
                        train_examples=240, dev_examples=60, eval_per_language=30)
 
 

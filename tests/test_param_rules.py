@@ -38,6 +38,18 @@ def test_each_entry_of_a_star_row_gets_all_its_checks_in_turn():
         config.validate(raw)
 
 
+@pytest.mark.parametrize("share, needle", [
+    ({"qz": 0.5}, r"unknown language in tiny.world.cognate_share 'qz'.*Valid: qa, qb, qc, qd, qe"),
+    ({"qa": 1.5}, r"tiny.world.cognate_share.qa must be in \[0, 1\], got 1.5"),
+    ({"qa": "lots"}, r"tiny.world.cognate_share.qa must be in \[0, 1\], got 'lots'"),
+])
+def test_a_bad_cognate_share_names_the_value_and_what_is_valid(share, needle):
+    raw = copy.deepcopy(RAW)
+    raw["tiny"]["world"]["cognate_share"] = share
+    with pytest.raises(config.ParamsError, match=needle):
+        config.validate(raw)
+
+
 def test_a_model_name_that_is_no_string_is_a_params_error():
     raw = copy.deepcopy(RAW)
     raw["tiny"]["models"][5] = raw["tiny"]["models"][raw["tiny"]["default_model"]]

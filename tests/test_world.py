@@ -118,11 +118,14 @@ def test_other_seed_differs(tmp_path, small_world, small_world_params):
 def test_languages_have_their_own_vocabulary(small_world):
     vocab = {c: set((small_world / f"corpus/{c}.txt").read_text().split()) for c in tasks.WORLD_LANGUAGES}
     shared_ok = set(grammar.NAMES) | set(grammar.NUMBERS) | {".", "?"}
+    overlap = {}
     for code in ("qa", "qb", "qc", "qd"):
         own = vocab[code] - shared_ok
-        overlap = len(own & vocab["en"]) / len(own)
-        # loanwords and code-switched English words only: far from an English copy
-        assert overlap < 0.35, (code, overlap)
+        overlap[code] = len(own & vocab["en"]) / len(own)
+    # no cognates (the fixture's qb-qd): loanwords and code-switched English words only, far from a copy
+    assert max(overlap["qb"], overlap["qc"], overlap["qd"]) < 0.35, overlap
+    # qa inherits 80 % of its words, and sound changes alter most of them: it shares more, and is no copy
+    assert max(overlap["qb"], overlap["qc"], overlap["qd"]) < overlap["qa"] < 0.6, overlap
     assert any(ord(ch) > 0x370 for ch in "".join(vocab["qc"]))  # Cyrenic is written in another script
     assert vocab["qa"] & vocab["qb"] & set(grammar.NAMES)          # names are shared
 
@@ -155,7 +158,8 @@ def test_corpus_writer_and_its_parallel_variant(small_world, small_world_params)
     language (the transfer probe's translated-corpora variant): the shared names and numerals line up."""
     from dataclasses import replace
     renderers = {c: grammar.Renderer(c, grammar.build_lexicon(c, small_world_params.seed,
-                                                               small_world_params.loanword_share))
+                                                               small_world_params.loanword_share,
+                                                               small_world_params.cognate_share.get(c, 0.0)))
                  for c in ("en", "qb")}
     written = (small_world / "corpus" / "qb.txt").read_text(encoding="utf-8").splitlines()
     assert generate_mod.corpus("qb", renderers["qb"], small_world_params) == written
@@ -169,3 +173,18 @@ def test_corpus_writer_and_its_parallel_variant(small_world, small_world_params)
     assert sum(bool(anchors(a)) for a in en) > len(en) // 4
     own = generate_mod.corpus("qb", renderers["qb"], plain)
     assert [anchors(b) for b in own] != [anchors(a) for a in en]
+
+
+def test_cognate_share_is_the_share_of_words_descended_from_english():
+    """tiny.world.cognate_share: a lexicon inherits about that share of its words from English, each by
+    the language's sound changes (qa: th -> t, c -> k, ..., then a final -a); 0 inherits none (loanwords
+    aside), and words are never shared by accident between two concepts."""
+    concepts = grammar.build_lexicon("en", 1, 0.0, 0.0)
+    for share in (0.0, 0.5, 1.0):
+        lex = grammar.build_lexicon("qa", 1, 0.0, share)
+        inherited = [c for c in concepts if lex[c] == grammar.cognate(c, grammar.GRAMMARS["qa"])]
+        assert abs(len(inherited) / len(concepts) - share) < 0.12, (share, len(inherited))
+        assert len(set(lex.values())) == len(lex)
+    assert grammar.cognate("teacher", grammar.GRAMMARS["qa"]) == "teakhera"
+    assert grammar.cognate("the", grammar.GRAMMARS["qa"]) == "te"   # short words take no final vowel
+    assert grammar.build_lexicon("qe", 1, 0.0, 1.0)["cow"] == "kovo"   # Estran: every word inherited

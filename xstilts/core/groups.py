@@ -35,6 +35,7 @@ class WorldParams:
     eval_per_language: int   # evaluation rows per split and language
     corpus_share: dict       # language -> share of corpus_sentences in its pretraining corpus (English: 1);
                              # the world's high/mid/low-resource languages (xstilts/claims/languages.py)
+    cognate_share: dict      # language -> share of its words descended from English's (xstilts/world/grammar.py)
 
 
 @dataclass(frozen=True)

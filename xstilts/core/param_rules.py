@@ -243,10 +243,10 @@ def _world(at: At) -> None:
     at.params.world()   # the world exists in every profile: always tiny.world
 
 
-def _corpus_share_language(at: At) -> None:
+def _world_language(at: At) -> None:
     others = [lang for lang in tasks.WORLD_LANGUAGES if lang != "en"]
     if at.key not in others:
-        raise unknown("language in tiny.world.corpus_share", at.key, others)
+        raise unknown(f"language in {at.where.rpartition('.')[0]}", at.key, others)
 
 
 RULES = (
@@ -304,8 +304,10 @@ RULES = (
     Rule("{profile}", _every_trained_task_has_hparams),   # every trained target and intermediate member
     # the embedded world (every profile has one: tiny's)
     Rule("tiny.world", _world),   # its corpus_share a mapping (`corpus_share: dict`)
-    Rule("tiny.world.corpus_share.*", all_of(_corpus_share_language, must(
+    Rule("tiny.world.corpus_share.*", all_of(_world_language, must(
         lambda v: isinstance(v, (int, float)) and 0 < v <= 1, "{where} must be in (0, 1], got {value!r}"))),
+    Rule("tiny.world.cognate_share.*", all_of(_world_language, must(
+        lambda v: isinstance(v, (int, float)) and 0 <= v <= 1, "{where} must be in [0, 1], got {value!r}"))),
 )
 
 

@@ -60,7 +60,8 @@ def generate(out: Path, world, languages=tasks.WORLD_LANGUAGES) -> dict:
 
     datasets.disable_progress_bars()
     seed = world.seed
-    lexicons = {code: build_lexicon(code, seed, world.loanword_share) for code in languages}
+    lexicons = {code: build_lexicon(code, seed, world.loanword_share, world.cognate_share.get(code, 0.0))
+                for code in languages}
     renderers = {code: Renderer(code, lexicons[code]) for code in languages}
 
     for code, r in renderers.items():

@@ -91,15 +91,29 @@ class Grammar:
     onsets: str                # letters the lexicon generator builds syllables from
     vowels: str
     codas: str
+    sound_changes: tuple[tuple[str, str], ...] = ()   # regular changes, applied in order, to a cognate
+    final_vowel: str = ""      # added to a cognate that ends in a consonant (and has more than two letters)
 
 
+# Cognates: English and the invented languages are one family, as English, German and Dutch are, or
+# Spanish and Portuguese. A cognate is English's word after the language's regular sound changes, so
+# related languages share word pieces; tiny.world.cognate_share says what share of each lexicon is
+# inherited (the rest is coined from the language's own syllables). Why the world needs them:
+# docs/world.md, "Transfer".
 GRAMMARS = {
     "en": Grammar("SVO", False, False, True, "suffix", "s", "latin", "", "", ""),
-    "qa": Grammar("SVO", True, False, True, "suffix", "ri", "latin", "bdklmnprstv", "aeiou", "nrs"),
-    "qb": Grammar("SOV", False, True, False, "suffix", "lar", "latin", "gkmnpstyz", "aeiu", "kmn"),
-    "qc": Grammar("VSO", True, False, True, "prefix", "to", "greek", "dfklmnprst", "aeio", "ls"),
-    "qd": Grammar("SVO", False, False, True, "prefix", "ma", "latin", "bcdghjlmnrw", "aeiou", "ng"),
-    "qe": Grammar("SVO", False, False, True, "suffix", "en", "latin", "", "", ""),
+    "qa": Grammar("SVO", True, False, True, "suffix", "ri", "latin", "bdklmnprstv", "aeiou", "nrs",
+                  (("th", "t"), ("sh", "s"), ("c", "k"), ("w", "v"), ("y", "i"), ("f", "p")), "a"),
+    "qb": Grammar("SOV", False, True, False, "suffix", "lar", "latin", "gkmnpstyz", "aeiu", "kmn",
+                  (("th", "s"), ("sh", "s"), ("c", "k"), ("w", "y"), ("o", "u"), ("d", "t"), ("b", "p"),
+                        ("r", "")), "u"),
+    "qc": Grammar("VSO", True, False, True, "prefix", "to", "greek", "dfklmnprst", "aeio", "ls",
+                  (("th", "t"), ("sh", "s"), ("c", "k"), ("w", "v"), ("u", "o"), ("y", "i")), "os"),
+    "qd": Grammar("SVO", False, False, True, "prefix", "ma", "latin", "bcdghjlmnrw", "aeiou", "ng",
+                  (("th", "d"), ("t", "d"), ("p", "b"), ("v", "w"), ("k", "g"), ("s", "z")), "i"),
+    "qe": Grammar("SVO", False, False, True, "suffix", "en", "latin", "", "", "",
+                  (("th", "d"), ("w", "v"), ("c", "k"), ("sh", "s"), ("ee", "i"), ("oo", "u"), ("y", "i")),
+                  "o"),
 }
 
 
@@ -111,15 +125,17 @@ def rng_for(seed: int, *purpose: object) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
-def _estran(word: str) -> str:
-    """Estran = English after a few regular sound changes (a close relative, like es/pt)."""
-    out = word.replace("th", "d").replace("w", "v").replace("c", "k").replace("sh", "s")
-    out = out.replace("ee", "i").replace("oo", "u").replace("y", "i")
-    return out + ("o" if out[-1] not in "aeiou" and len(out) > 2 else "")
+def cognate(word: str, g: Grammar) -> str:
+    """English's `word` after the language's regular sound changes."""
+    out = word
+    for before, after in g.sound_changes:
+        out = out.replace(before, after)
+    return out + (g.final_vowel if out and out[-1] not in "aeiou" and len(out) > 2 else "")
 
 
-def build_lexicon(code: str, seed: int, loanword_share: float) -> dict[str, str]:
-    """concept -> surface form. English is the concept name; others are generated words."""
+def build_lexicon(code: str, seed: int, loanword_share: float, cognate_share: float) -> dict[str, str]:
+    """concept -> surface form. English is the concept name; others are cognates of it (a share
+    `cognate_share` of the concepts, drawn per language) or coined words."""
     concepts = ([*PEOPLE, *ANIMALS, *FOOD, *TEXTS, *THINGS, *PLACES, *VERBS, *COLORS,
                  *[a for pair in ADJ_PAIRS for a in pair], *LOC_PREPS, *FUNCTION_WORDS])
     if code == "en":
@@ -128,13 +144,14 @@ def build_lexicon(code: str, seed: int, loanword_share: float) -> dict[str, str]
     nouns = [*FOOD, *THINGS]
     loans = set(loan_rng.sample(nouns, max(1, round(loanword_share * len(nouns)))))
     g = GRAMMARS[code]
-    rng = rng_for(seed, "lexicon", code)
+    rng, cognate_rng = rng_for(seed, "lexicon", code), rng_for(seed, "cognates", code)
     lex, used = {}, set()
     for concept in concepts:
+        inherited = cognate_rng.random() < cognate_share
         if concept in loans:
             form = concept
-        elif code == "qe":
-            form = _estran(concept)
+        elif inherited and (cognate(concept, g) not in used or not g.onsets):  # (Estran coins nothing)
+            form = cognate(concept, g)
         else:
             n_syll = 1 if concept in FUNCTION_WORDS or concept in LOC_PREPS else rng.choice((2, 2, 3))
             while True:
