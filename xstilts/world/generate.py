@@ -4,14 +4,15 @@ The world is a tiny universe of people, animals, things and places, and six lang
 about it: English and five synthetic languages (xstilts/core/tasks.py: WORLD_LANGUAGES) with their own
 vocabularies, word orders, adjective and adposition placement, plural marking and, for one, another
 script. Names and numerals are shared across languages, a few nouns are loanwords shared by all,
-and Estran is a close relative of English (its words derive from English by sound changes), as
-real languages share. Every sentence is rendered from a language-independent *frame*, so the same
+and the languages are one family with English: a share of each lexicon (tiny.world.cognate_share)
+descends from English's words by the language's sound changes (Estran: every word), as related
+languages share words. Every sentence is rendered from a language-independent *frame*, so the same
 frame in two languages is a translation: that gives parallel evaluation sets (XNLI, XQuAD, Tatoeba)
 for free, as the real ones are translations of English.
 
-Transfer needs shared structure, not only shared words (../shared/reference/toolchain.md): the
-languages share the frame distribution, and a share of the non-English pretraining corpus is
-code-switched (English words mixed in), the kind of anchor real web corpora carry.
+The languages share the frame distribution, and a share of the non-English pretraining corpus is
+code-switched (English words mixed in), the kind of anchor real web corpora carry; at this scale the
+transfer comes from the shared word pieces, cognates above all (docs/world.md, "Transfer").
 
 Outputs, under data/world/:
   corpus/<code>.txt                        plain-text pretraining corpus per language (its size is
