@@ -155,8 +155,7 @@ def test_layers_import_one_way():
 def test_dvc_reads_params_with_the_c_yaml_parser():
     """DVC parses params.yaml once per stage with ruamel.yaml's safe loader; without ruamel.yaml.clib
     that is pure Python, and `dvc status` takes 1.7x as long (benchmarks/dvc_overhead.py)."""
-    from dvc.utils.serialize import _yaml  # noqa: F401  (DVC's parser, as `dvc status` imports it)
-    from ruamel.yaml import YAML
+    from ruamel.yaml import YAML  # what dvc/utils/serialize/_yaml.py parses with, typ="safe"
     from ruamel.yaml.main import CParser
 
     assert CParser is not None and YAML(typ="safe").Parser is CParser, "pip install ruamel.yaml.clib"
