@@ -41,7 +41,7 @@ from xstilts.kinds.mlm import mask_tokens  # noqa: E402
 from xstilts.model import encoders, tokenizers  # noqa: E402
 from xstilts.train.pretrain import pack  # noqa: E402
 from xstilts.world import grammar  # noqa: E402
-from xstilts.world.generate import corpus  # noqa: E402
+from xstilts.world.generate import corpus, make_renderers  # noqa: E402
 
 LANGUAGES = list(tasks.WORLD_LANGUAGES)
 MODEL_KEYS = {"hidden_size": int, "num_layers": int, "num_heads": int, "intermediate_size": int, "lr": float,
@@ -71,9 +71,7 @@ def variant(text: str, world, spec, pretrain) -> tuple[str, object, object, dict
 
 
 def pretrain(world, spec, train: dict, steps: int, seed: int, folder: Path):
-    lexicons = {c: grammar.build_lexicon(c, world.seed, world.loanword_share, world.cognate_share.get(c, 0.0))
-                for c in LANGUAGES}
-    renderers = {c: grammar.Renderer(c, lexicons[c]) for c in LANGUAGES}
+    renderers = make_renderers(world, LANGUAGES)
     files = []
     for code, r in renderers.items():
         files.append(folder / f"{code}.txt")

@@ -123,7 +123,7 @@ def test_data_size_diversity_tabulates_sizes_by_language_set_and_answers(fams, r
 
 def test_low_resource_scale_groups_languages_by_resource_level(fams, reg, raw):
     fam = fams["rq-low-resource-scale"]
-    info = languages.world_languages(raw["tiny"]["world"]["corpus_share"])
+    info = languages.world_languages(raw["tiny"]["world"]["corpus_share"], raw["tiny"]["world"]["cognate_share"])
     assert {c: i.resource for c, i in info.items()} == {"en": "high", "qa": "high", "qb": "high", "qc": "mid",
                                                         "qd": "low", "qe": "low"}
     def section_with(low_by_model: dict[str, float]):

@@ -157,10 +157,7 @@ def test_corpus_writer_and_its_parallel_variant(small_world, small_world_params)
     """generate.corpus is what the world writes; parallel=True renders one frame stream in every
     language (the transfer probe's translated-corpora variant): the shared names and numerals line up."""
     from dataclasses import replace
-    renderers = {c: grammar.Renderer(c, grammar.build_lexicon(c, small_world_params.seed,
-                                                               small_world_params.loanword_share,
-                                                               small_world_params.cognate_share.get(c, 0.0)))
-                 for c in ("en", "qb")}
+    renderers = generate_mod.make_renderers(small_world_params, ("en", "qb"))
     written = (small_world / "corpus" / "qb.txt").read_text(encoding="utf-8").splitlines()
     assert generate_mod.corpus("qb", renderers["qb"], small_world_params) == written
 

@@ -56,7 +56,7 @@ def real_languages(path: Path = LANGUAGES_CSV) -> dict[str, LanguageInfo]:
     return out
 
 
-def world_languages(corpus_share: dict, cognate_share: dict | None = None) -> dict[str, LanguageInfo]:
+def world_languages(corpus_share: dict, cognate_share: dict) -> dict[str, LanguageInfo]:
     """The world's languages: resource level by corpus share; family by the share of words inherited
     from English (tiny.world.cognate_share: all of them is English's close relative)."""
     from xstilts.world.grammar import GRAMMARS  # grammar settings only (no heavy imports)
@@ -64,7 +64,7 @@ def world_languages(corpus_share: dict, cognate_share: dict | None = None) -> di
     out = {}
     for code, lang in tasks.WORLD_LANGUAGES.items():
         share = 1.0 if code == "en" else float(corpus_share.get(code, 1.0))
-        cognates = 1.0 if code == "en" else float((cognate_share or {}).get(code, 0.0))
+        cognates = 1.0 if code == "en" else float(cognate_share.get(code, 0.0))
         family = ("Anglic (synthetic)" if cognates == 1.0 else f"{lang.name} (synthetic isolate)" if cognates == 0
                   else f"{lang.name} (synthetic, {cognates:.0%} of words cognate with English)")
         out[code] = LanguageInfo(code, lang.name, family, GRAMMARS[code].script.capitalize(),

@@ -61,9 +61,7 @@ def generate(out: Path, world, languages=tasks.WORLD_LANGUAGES) -> dict:
 
     datasets.disable_progress_bars()
     seed = world.seed
-    lexicons = {code: build_lexicon(code, seed, world.loanword_share, world.cognate_share.get(code, 0.0))
-                for code in languages}
-    renderers = {code: Renderer(code, lexicons[code]) for code in languages}
+    renderers = make_renderers(world, languages)
 
     for code, r in renderers.items():
         path = out / "corpus" / f"{code}.txt"
@@ -79,6 +77,14 @@ def generate(out: Path, world, languages=tasks.WORLD_LANGUAGES) -> dict:
                "parquet_files": n_files, "datasets_version": datasets.__version__}
     (out / "world.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return summary
+
+
+def make_renderers(world, languages=tasks.WORLD_LANGUAGES) -> dict[str, Renderer]:
+    """Each language's renderer, its lexicon built from the world params (tiny.world: the seed, the
+    loanword share and the language's cognate share)."""
+    return {code: Renderer(code, build_lexicon(code, world.seed, world.loanword_share,
+                                               world.cognate_share.get(code, 0.0)))
+            for code in languages}
 
 
 def corpus(code: str, renderer: Renderer, world, parallel: bool = False) -> list[str]:

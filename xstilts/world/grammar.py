@@ -106,7 +106,7 @@ GRAMMARS = {
                   (("th", "t"), ("sh", "s"), ("c", "k"), ("w", "v"), ("y", "i"), ("f", "p")), "a"),
     "qb": Grammar("SOV", False, True, False, "suffix", "lar", "latin", "gkmnpstyz", "aeiu", "kmn",
                   (("th", "s"), ("sh", "s"), ("c", "k"), ("w", "y"), ("o", "u"), ("d", "t"), ("b", "p"),
-                        ("r", "")), "u"),
+                   ("r", "")), "u"),
     "qc": Grammar("VSO", True, False, True, "prefix", "to", "greek", "dfklmnprst", "aeio", "ls",
                   (("th", "t"), ("sh", "s"), ("c", "k"), ("w", "v"), ("u", "o"), ("y", "i")), "os"),
     "qd": Grammar("SVO", False, False, True, "prefix", "ma", "latin", "bcdghjlmnrw", "aeiou", "ng",
@@ -147,11 +147,11 @@ def build_lexicon(code: str, seed: int, loanword_share: float, cognate_share: fl
     rng, cognate_rng = rng_for(seed, "lexicon", code), rng_for(seed, "cognates", code)
     lex, used = {}, set()
     for concept in concepts:
-        inherited = cognate_rng.random() < cognate_share
+        inherited = cognate(concept, g) if cognate_rng.random() < cognate_share else None
         if concept in loans:
             form = concept
-        elif inherited and (cognate(concept, g) not in used or not g.onsets):  # (Estran coins nothing)
-            form = cognate(concept, g)
+        elif inherited and (inherited not in used or not g.onsets):  # (Estran coins nothing)
+            form = inherited
         else:
             n_syll = 1 if concept in FUNCTION_WORDS or concept in LOC_PREPS else rng.choice((2, 2, 3))
             while True:
