@@ -133,10 +133,10 @@ PIPELINE_RETRIEVAL = ["bucc2018", "tatoeba", "mewslix"]
 
 @pytest.fixture(scope="session")
 def pipeline_base(tmp_path_factory):
-    """The trimmed world's `dvc repro` from scratch, run once per test session for the two pipeline files
-    (test_pipeline.py, test_pipeline_scale.py), which each take a copy (`copy_of_base`). Under xdist the
-    first worker to ask builds it in the session's folder shared by the workers, under a file lock, and the
-    other waits for it. Returns (the built repository, {"seconds", "stdout"} of its repro)."""
+    """The trimmed world's `dvc repro` from scratch, committed, run once per test session for the two
+    pipeline files (test_pipeline.py, test_pipeline_scale.py), which each take a copy (`copy_of_base`).
+    Under xdist the first worker to ask builds it in the session's folder shared by the workers, under a
+    file lock, and the other waits for it. Returns (the built repository, {"seconds", "stdout"} of its repro)."""
     import fcntl
     import json
     import shutil
@@ -154,6 +154,9 @@ def pipeline_base(tmp_path_factory):
             trimmed_repo(base, PIPELINE_FINETUNE, PIPELINE_RETRIEVAL)
             t0 = time.time()
             repro = run(["dvc", "repro"], base)
+            # committed, as a user commits a repro's results: main's dvc.lock is then the trimmed world's (the
+            # copied project's lock describes the full world's outputs, which no cache here holds)
+            run("git add -A && git commit -qm 'the trimmed world: dvc repro'", base)
             built.write_text(json.dumps({"seconds": time.time() - t0, "stdout": repro.stdout}))
     return base, json.loads(built.read_text())
 

@@ -1,6 +1,6 @@
 """The shared cache (issue 20) on a real S3 server process on loopback (moto's): check, push, pull
 into a fresh clone with nothing recomputed, one-line faults, and no credential in any tracked file.
-A toy DVC project keeps it fast; tests/test_pipeline.py runs the grids through it."""
+A toy DVC project keeps it fast; tests/test_pipeline_scale.py runs the grids through it."""
 import os
 
 import pytest
