@@ -248,3 +248,30 @@ def test_a_failing_score_stage_says_dvc_removed_the_tracked_metrics(tmp_path, mo
         summaries.write_scores(SimpleNamespace())
     err = capsys.readouterr().err
     assert "DVC removed reports/metrics.json" in err and "git checkout -- reports/metrics.json" in err
+
+
+def test_the_score_stage_scores_only_the_listed_targets(tmp_path, monkeypatch):
+    """A target folder an earlier run left behind (the full list ran, then `finetune_targets` was narrowed,
+    in a copied or moved workspace where DVC's checkout no longer knew to remove it) is not scored: it
+    made the stage fail on a language the narrowed run never predicted."""
+    import shutil
+    from types import SimpleNamespace
+
+    from xstilts.eval import summary as summaries
+    monkeypatch.chdir(tmp_path)
+    preds, labels = build_mock(tmp_path / "mock", {"xnli", "udpos"})
+    for folder in (*preds.rglob("test-*"), *labels.rglob("test-*")):  # the dev split, as the pipeline writes it
+        shutil.copy(folder, folder.with_name(folder.name.replace("test-", "dev-")))
+    for arm in ("baseline", "intermediate"):
+        shutil.copytree(preds, tmp_path / "data/predictions" / arm)
+    shutil.copytree(labels, tmp_path / "data/labels")
+    for stale in (tmp_path / "data/predictions/baseline/xnli").glob("*-sw.tsv"):  # the left-behind run's languages
+        stale.unlink()
+    monkeypatch.setattr(summaries, "variant", lambda params: {"profile": "paper"})
+    params = SimpleNamespace(profile="paper", benchmark="xtreme", intermediate="none", seed=1, eval_split="dev",
+                             active_targets=["udpos"], languages=[],
+                             target_languages=lambda task: scorer.official_languages(task, "xtreme"))
+    head, by_language, scores, by_split = summaries.build(params)
+    assert scores["scored"] == {"udpos": {"split": "dev", "languages": list(scorer.official_languages(
+        "udpos", "xtreme", "dev"))}}
+    assert "xnli" in scores["missing_tasks"] and "xnli" not in by_language and "udpos" in by_language

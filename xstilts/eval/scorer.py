@@ -77,12 +77,15 @@ def score_task(task: str, pred_dir: Path, label_dir: Path, split: str, languages
 
 
 def evaluate(pred_dir: Path, label_dir: Path, benchmark: str = "xtreme", split: str = "test",
-             languages: dict[str, tuple[str, ...]] | None = None) -> tuple[dict, dict]:
+             languages: dict[str, tuple[str, ...]] | None = None,
+             targets: list[str] | None = None) -> tuple[dict, dict]:
     """(evaluate.py's output, what was scored: per task its split and languages; tasks left out;
     notes: one line each on what was scored anyway but should be known, such as unanswered questions).
 
     `languages` overrides a task's language list (the tiny world's languages; a user's subset);
-    by default each task is scored on its official list for `benchmark`."""
+    by default each task is scored on its official list for `benchmark`. `targets`: the tasks to score
+    (the pipeline's active ones: a folder an earlier run left for a target no longer listed is not
+    scored); by default every task of `benchmark` with a predictions and a labels folder."""
     if benchmark not in tasks.BENCHMARKS:
         raise ScoreError(f"unknown benchmark '{benchmark}'; valid: {', '.join(tasks.BENCHMARKS)}")
     if split not in ("dev", "test"):
@@ -93,7 +96,8 @@ def evaluate(pred_dir: Path, label_dir: Path, benchmark: str = "xtreme", split: 
     detailed = {}
     info = {"benchmark": benchmark, "split": split, "scored": {}, "missing_tasks": [], "notes": []}
     for task in tasks.BENCHMARK_TARGETS[benchmark]:
-        if not ((Path(pred_dir) / task).is_dir() and (Path(label_dir) / task).is_dir()):
+        listed = targets is None or task in targets
+        if not (listed and (Path(pred_dir) / task).is_dir() and (Path(label_dir) / task).is_dir()):
             info["missing_tasks"].append(task)
             continue
         s = task_split(task, split)

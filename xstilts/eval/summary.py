@@ -55,7 +55,7 @@ def build(params: config.Params) -> tuple[dict, dict, dict, dict]:
         by_split[split] = {}
         for arm in paths.ARMS:
             by_split[split][arm], scored = scorer.evaluate(paths.PREDICTIONS / arm, paths.LABELS, params.benchmark,
-                                                                  split, languages_of(params))
+                                                           split, languages_of(params), params.active_targets)
             notes += scored["notes"]  # every arm and split: each note names its predictions file
             info.setdefault(split, {})[arm] = scored
         gain_interval[split] = intervals.gain_intervals(
